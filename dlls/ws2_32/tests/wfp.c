@@ -1,0 +1,911 @@
+/*
+ * Unit tests for the WFP connection redirect ioctls and socket options
+ *
+ * Copyright 2026 The wine-wfp authors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin St, Fifth Floor, Boston, MA 02110-1301, USA
+ */
+
+/*
+ * Where Microsoft's pages contradict themselves these tests follow the
+ * decisions that the wine-wfp README states (buffer too small: WSAEFAULT
+ * with the required size; no records: FWP_E_NOT_FOUND; SET after connect:
+ * WSAEISCONN).
+ *
+ * A redirected connection needs a redirector.  On Windows that is a WFP
+ * callout; under Wine it is a netfilter rule.  WFP_TEST_REDIRECT names one:
+ * "V4ADDR V6ADDR ORIGPORT PROXYPORT" means that TCP connections to
+ * V4ADDR:ORIGPORT and [V6ADDR]:ORIGPORT reach a listener on the loopback
+ * PROXYPORT.  Without it the redirected cases are skipped.
+ */
+
+#include <ntstatus.h>
+#define WIN32_NO_STATUS
+#include <winsock2.h>
+#include <windows.h>
+#include <winternl.h>
+#include <ws2tcpip.h>
+#include <mswsock.h>
+#include <mstcpip.h>
+#include <stdio.h>
+#include "wine/test.h"
+
+#define CONTEXT_SIZE (2 * sizeof(SOCKADDR_STORAGE))
+
+static struct
+{
+    BOOL enabled;
+    struct sockaddr_in orig4;
+    struct sockaddr_in6 orig6;
+    unsigned short proxy_port;
+} redirect;
+
+static void read_redirect_config(void)
+{
+    char text[256], v4[64], v6[64];
+    unsigned int orig_port, proxy_port;
+    int len;
+
+    if (!GetEnvironmentVariableA("WFP_TEST_REDIRECT", text, sizeof(text))) return;
+    if (sscanf(text, "%63s %63s %u %u", v4, v6, &orig_port, &proxy_port) != 4)
+    {
+        ok(0, "cannot parse WFP_TEST_REDIRECT=%s\n", text);
+        return;
+    }
+    len = sizeof(redirect.orig4);
+    if (WSAStringToAddressA(v4, AF_INET, NULL, (struct sockaddr *)&redirect.orig4, &len)) return;
+    len = sizeof(redirect.orig6);
+    if (WSAStringToAddressA(v6, AF_INET6, NULL, (struct sockaddr *)&redirect.orig6, &len)) return;
+    redirect.orig4.sin_port = redirect.orig6.sin6_port = htons(orig_port);
+    redirect.proxy_port = proxy_port;
+    redirect.enabled = TRUE;
+}
+
+static void loopback_addr(int family, unsigned short port, SOCKADDR_STORAGE *addr, int *len)
+{
+    memset(addr, 0, sizeof(*addr));
+    if (family == AF_INET)
+    {
+        struct sockaddr_in *in = (struct sockaddr_in *)addr;
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        in->sin_port = htons(port);
+        *len = sizeof(*in);
+    }
+    else
+    {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_addr.s6_addr[15] = 1;
+        in6->sin6_port = htons(port);
+        *len = sizeof(*in6);
+    }
+}
+
+static SOCKET listen_on(int family, unsigned short port)
+{
+    SOCKADDR_STORAGE addr;
+    SOCKET s;
+    int len, ret;
+
+    s = WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    ok(s != INVALID_SOCKET, "socket failed, error %u\n", WSAGetLastError());
+    loopback_addr(family, port, &addr, &len);
+    ret = bind(s, (struct sockaddr *)&addr, len);
+    ok(!ret, "bind failed, error %u\n", WSAGetLastError());
+    ret = listen(s, 16);
+    ok(!ret, "listen failed, error %u\n", WSAGetLastError());
+    return s;
+}
+
+/* A connected pair: *client connected to *target, *server accepted from listener. */
+static void connect_pair(SOCKET listener, const struct sockaddr *target, int target_len,
+                         SOCKET *client, SOCKET *server)
+{
+    int ret;
+
+    *client = WSASocketW(target->sa_family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    ok(*client != INVALID_SOCKET, "socket failed, error %u\n", WSAGetLastError());
+    ret = connect(*client, target, target_len);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    *server = accept(listener, NULL, NULL);
+    ok(*server != INVALID_SOCKET, "accept failed, error %u\n", WSAGetLastError());
+}
+
+/* A plain loopback connection, which nothing redirected. */
+static void plain_pair(int family, SOCKET *client, SOCKET *server)
+{
+    SOCKADDR_STORAGE addr;
+    SOCKET listener;
+    int len;
+
+    listener = listen_on(family, 0);
+    len = sizeof(addr);
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+    connect_pair(listener, (struct sockaddr *)&addr, len, client, server);
+    closesocket(listener);
+}
+
+/* A connection to the original destination that the redirector sent to
+ * our listener; returns FALSE if there is no redirector. */
+static BOOL redirected_pair(int family, SOCKET *client, SOCKET *server)
+{
+    SOCKET listener;
+
+    if (!redirect.enabled) return FALSE;
+    listener = listen_on(family, redirect.proxy_port);
+    if (family == AF_INET)
+        connect_pair(listener, (struct sockaddr *)&redirect.orig4, sizeof(redirect.orig4), client, server);
+    else
+        connect_pair(listener, (struct sockaddr *)&redirect.orig6, sizeof(redirect.orig6), client, server);
+    closesocket(listener);
+    return TRUE;
+}
+
+static int query(SOCKET s, DWORD code, void *out, DWORD out_size, DWORD *size)
+{
+    *size = 0xdeadbeef;
+    WSASetLastError(0xdeadbeef);
+    return WSAIoctl(s, code, NULL, 0, out, out_size, size, NULL, NULL);
+}
+
+static int set_records(SOCKET s, const void *records, DWORD records_size, DWORD *size)
+{
+    *size = 0xdeadbeef;
+    WSASetLastError(0xdeadbeef);
+    return WSAIoctl(s, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, (void *)records, records_size, NULL, 0,
+                    size, NULL, NULL);
+}
+
+/* a page that any access faults on */
+static void *noaccess_page(void)
+{
+    return VirtualAlloc(NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS);
+}
+
+static void test_constants(void)
+{
+    ok(SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS == 0x980000dc, "got %#x\n", SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS);
+    ok(SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT == 0x980000dd, "got %#x\n", SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT);
+    ok(SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS == 0x980000de, "got %#x\n", SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS);
+    ok(SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE == 0x580000cd, "got %#x\n", SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE);
+    ok(SOL_IP == 0xfffb, "got %#x\n", SOL_IP);
+    ok(SOL_IPV6 == 0xfffa, "got %#x\n", SOL_IPV6);
+    ok(SO_ORIGINAL_DST == 0x300f, "got %#x\n", SO_ORIGINAL_DST);
+    ok(IP6T_SO_ORIGINAL_DST == SO_ORIGINAL_DST, "got %#x\n", IP6T_SO_ORIGINAL_DST);
+    ok(FWP_E_NOT_FOUND == 0x80320008, "got %#lx\n", FWP_E_NOT_FOUND);
+}
+
+/* QUERY_RECORDS and QUERY_CONTEXT on every kind of socket that has no
+ * redirect records, and with bad arguments. */
+static void test_query_errors(void)
+{
+    static const DWORD codes[] =
+    {
+        SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS,
+        SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT,
+    };
+    SOCKET tcp, listener, udp, client, server, raw;
+    char buffer[2048];
+    HANDLE event, file;
+    OVERLAPPED *bad_ovl;
+    unsigned int i;
+    void *noaccess;
+    DWORD size;
+    int ret;
+
+    noaccess = noaccess_page();
+    event = CreateEventW(NULL, FALSE, FALSE, NULL);
+    file = CreateFileA("wfp_test.tmp", GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                       FILE_FLAG_DELETE_ON_CLOSE, NULL);
+    ok(file != INVALID_HANDLE_VALUE, "CreateFile failed, error %lu\n", GetLastError());
+
+    for (i = 0; i < ARRAY_SIZE(codes); i++)
+    {
+        winetest_push_context("code %#lx", codes[i]);
+
+        tcp = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        ret = WSAIoctl(tcp, codes[i], NULL, 0, buffer, sizeof(buffer), NULL, NULL, NULL);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "NULL size: got %d, error %u\n", ret, WSAGetLastError());
+
+        ret = query(tcp, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "unconnected: got %d, error %u\n", ret, WSAGetLastError());
+        ok(!size, "unconnected: got size %lu\n", size);
+
+        ret = WSAIoctl(tcp, codes[i], NULL, 0, buffer, sizeof(buffer), noaccess, NULL, NULL);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "bad size pointer: got %d, error %u\n", ret, WSAGetLastError());
+        bad_ovl = noaccess;
+        ret = WSAIoctl(tcp, codes[i], NULL, 0, buffer, sizeof(buffer), &size, bad_ovl, NULL);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "bad overlapped: got %d, error %u\n", ret, WSAGetLastError());
+        closesocket(tcp);
+
+        ret = query(tcp, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "closed: got %d, error %u\n", ret, WSAGetLastError());
+        ret = query(INVALID_SOCKET, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "invalid: got %d, error %u\n", ret, WSAGetLastError());
+        ret = query((SOCKET)event, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "event: got %d, error %u\n", ret, WSAGetLastError());
+        ret = query((SOCKET)file, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "file: got %d, error %u\n", ret, WSAGetLastError());
+
+        listener = listen_on(AF_INET, 0);
+        ret = query(listener, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "listening: got %d, error %u\n", ret, WSAGetLastError());
+        closesocket(listener);
+
+        udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+        ret = query(udp, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "udp: got %d, error %u\n", ret, WSAGetLastError());
+        closesocket(udp);
+
+        raw = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+        if (raw != INVALID_SOCKET)
+        {
+            ret = query(raw, codes[i], buffer, sizeof(buffer), &size);
+            ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "raw: got %d, error %u\n", ret, WSAGetLastError());
+            closesocket(raw);
+        }
+
+        /* connected, but nothing redirected it: neither end has records */
+        plain_pair(AF_INET, &client, &server);
+        ret = query(server, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "accepted: got %d, error %#x\n", ret, WSAGetLastError());
+        ok(!size, "accepted: got size %lu\n", size);
+        ret = query(client, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "client: got %d, error %#x\n", ret, WSAGetLastError());
+        ret = query(server, codes[i], NULL, 0, &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "size query: got %d, error %#x\n", ret, WSAGetLastError());
+        ok(!size, "size query: got size %lu\n", size);
+        closesocket(client);
+        closesocket(server);
+
+        plain_pair(AF_INET6, &client, &server);
+        ret = query(server, codes[i], buffer, sizeof(buffer), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "IPv6: got %d, error %#x\n", ret, WSAGetLastError());
+        closesocket(client);
+        closesocket(server);
+
+        winetest_pop_context();
+    }
+
+    CloseHandle(file);
+    CloseHandle(event);
+    VirtualFree(noaccess, 0, MEM_RELEASE);
+}
+
+static void test_set_errors(void)
+{
+    static const char garbage[] = "this is not a redirect record blob, it is garbage that SET must refuse";
+    SOCKET s, listener, client, server, udp;
+    char big[65536 + 1];
+    void *noaccess;
+    HANDLE event;
+    DWORD size;
+    int ret;
+
+    noaccess = noaccess_page();
+    event = CreateEventW(NULL, FALSE, FALSE, NULL);
+    memset(big, 0, sizeof(big));
+
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ret = set_records(s, garbage, 0, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "empty: got %d, error %u\n", ret, WSAGetLastError());
+    ok(!size, "got size %lu\n", size);
+    ret = set_records(s, NULL, 0, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "NULL, 0: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(s, NULL, 16, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "NULL, 16: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(s, noaccess, 16, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "no access: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(s, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "garbage: got %d, error %u\n", ret, WSAGetLastError());
+    ok(!size, "got size %lu\n", size);
+    ret = set_records(s, garbage, 3, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "3 bytes: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(s, big, 65536, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "64 KiB of zeroes: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(s, big, sizeof(big), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "over the cap: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(s, garbage, 0xffffffff, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "4 GiB: got %d, error %u\n", ret, WSAGetLastError());
+    ret = WSAIoctl(s, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, (void *)garbage, sizeof(garbage), NULL, 0,
+                   noaccess, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "bad size pointer: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(s);
+
+    ret = set_records(s, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "closed: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records((SOCKET)event, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK, "event: got %d, error %u\n", ret, WSAGetLastError());
+
+    /* UDP flows carry records as control data, not through this ioctl */
+    udp = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    ret = set_records(udp, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "udp: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(udp);
+
+    listener = listen_on(AF_INET, 0);
+    ret = set_records(listener, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "listening: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(listener);
+
+    /* the records must be in place before the connection is made */
+    plain_pair(AF_INET, &client, &server);
+    ret = set_records(client, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEISCONN, "connected: got %d, error %u\n", ret, WSAGetLastError());
+    ret = set_records(server, garbage, sizeof(garbage), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEISCONN, "accepted: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(client);
+    closesocket(server);
+
+    CloseHandle(event);
+    VirtualFree(noaccess, 0, MEM_RELEASE);
+}
+
+static void test_endpoint_handle(void)
+{
+    UINT64 handle, handle2, handle3;
+    SOCKET s, s2, udp, dup;
+    WSAPROTOCOL_INFOW info;
+    char small[7];
+    DWORD size;
+    int ret;
+
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ret = query(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, sizeof(handle), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "NULL: got %d, error %u\n", ret, WSAGetLastError());
+    ret = query(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, small, sizeof(small), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "7 bytes: got %d, error %u\n", ret, WSAGetLastError());
+    ret = query(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &handle, 0, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "0 bytes: got %d, error %u\n", ret, WSAGetLastError());
+
+    handle = 0;
+    ret = query(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &handle, sizeof(handle), &size);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == sizeof(handle), "got size %lu\n", size);
+    ok(handle != 0, "got a zero handle\n");
+
+    /* the same endpoint gives the same handle, another endpoint another one */
+    ret = query(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &handle2, sizeof(handle2), &size);
+    ok(!ret && handle2 == handle, "got %d, %s and %s\n", ret, wine_dbgstr_longlong(handle),
+       wine_dbgstr_longlong(handle2));
+    s2 = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ret = query(s2, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &handle2, sizeof(handle2), &size);
+    ok(!ret && handle2 != handle, "got %d, %s for both sockets\n", ret, wine_dbgstr_longlong(handle));
+    udp = socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
+    ret = query(udp, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &handle3, sizeof(handle3), &size);
+    ok(!ret && handle3 != handle && handle3 != handle2, "udp: got %d, handle %s\n", ret, wine_dbgstr_longlong(handle3));
+
+    /* a duplicated handle refers to the same endpoint */
+    ret = WSADuplicateSocketW(s, GetCurrentProcessId(), &info);
+    ok(!ret, "WSADuplicateSocket failed, error %u\n", WSAGetLastError());
+    dup = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0);
+    ok(dup != INVALID_SOCKET, "WSASocket failed, error %u\n", WSAGetLastError());
+    ret = query(dup, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &handle2, sizeof(handle2), &size);
+    ok(!ret && handle2 == handle, "duplicate: got %d, %s, expected %s\n", ret, wine_dbgstr_longlong(handle2),
+       wine_dbgstr_longlong(handle));
+
+    closesocket(dup);
+    closesocket(udp);
+    closesocket(s2);
+    closesocket(s);
+}
+
+static unsigned int apc_calls;
+static DWORD apc_error, apc_size;
+
+static void WINAPI completion_routine(DWORD error, DWORD size, OVERLAPPED *overlapped, DWORD flags)
+{
+    apc_calls++;
+    apc_error = error;
+    apc_size = size;
+}
+
+/* The ioctls complete like every other socket ioctl: immediately, and
+ * through whatever completion the caller asked for. */
+static void test_delivery_modes(void)
+{
+    SOCKET s, client, server;
+    OVERLAPPED ovl, *povl;
+    ULONG_PTR key;
+    HANDLE port;
+    UINT64 handle;
+    DWORD size;
+    BOOL bret;
+    int ret;
+
+    /* overlapped, with an event */
+    s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    memset(&ovl, 0, sizeof(ovl));
+    ovl.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    size = 0xdeadbeef;
+    ret = WSAIoctl(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, &handle, sizeof(handle), &size, &ovl, NULL);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+    ok(!WaitForSingleObject(ovl.hEvent, 1000), "the event was not signalled\n");
+    size = 0;
+    bret = WSAGetOverlappedResult(s, &ovl, &size, FALSE, NULL);
+    ok(bret && size == sizeof(handle), "got %d, size %lu, error %u\n", bret, size, WSAGetLastError());
+
+    /* a synchronous failure posts no completion */
+    ResetEvent(ovl.hEvent);
+    ret = WSAIoctl(s, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, &handle, sizeof(handle), &size, &ovl, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "got %d, error %u\n", ret, WSAGetLastError());
+    ok(WaitForSingleObject(ovl.hEvent, 0) == WAIT_TIMEOUT, "the event was signalled\n");
+
+    /* with a completion routine */
+    apc_calls = 0;
+    ret = WSAIoctl(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, &handle, sizeof(handle), &size, &ovl,
+                   completion_routine);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+    ok(!apc_calls, "the routine ran before an alertable wait\n");
+    SleepEx(0, TRUE);
+    ok(apc_calls == 1, "the routine ran %u times\n", apc_calls);
+    ok(!apc_error && apc_size == sizeof(handle), "got error %lu, size %lu\n", apc_error, apc_size);
+
+    apc_calls = 0;
+    ret = WSAIoctl(s, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, NULL, 0, &handle, sizeof(handle), &size, &ovl,
+                   completion_routine);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "got %d, error %u\n", ret, WSAGetLastError());
+    SleepEx(0, TRUE);
+    ok(!apc_calls, "the routine ran after a synchronous failure\n");
+    CloseHandle(ovl.hEvent);
+
+    /* through a completion port */
+    port = CreateIoCompletionPort((HANDLE)s, NULL, 0x1234, 0);
+    ok(!!port, "CreateIoCompletionPort failed, error %lu\n", GetLastError());
+    memset(&ovl, 0, sizeof(ovl));
+    ret = WSAIoctl(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, &handle, sizeof(handle), &size, &ovl, NULL);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+    size = 0xdeadbeef;
+    key = 0;
+    povl = NULL;
+    bret = GetQueuedCompletionStatus(port, &size, &key, &povl, 1000);
+    ok(bret, "no completion, error %lu\n", GetLastError());
+    ok(povl == &ovl && key == 0x1234 && size == sizeof(handle), "got %p, key %#Ix, size %lu\n", povl, key, size);
+
+    ret = WSAIoctl(s, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, &handle, sizeof(handle), &size, &ovl, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "got %d, error %u\n", ret, WSAGetLastError());
+    bret = GetQueuedCompletionStatus(port, &size, &key, &povl, 0);
+    ok(!bret && GetLastError() == WAIT_TIMEOUT, "a synchronous failure posted a completion\n");
+
+    /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS: nothing is queued on success */
+    bret = SetFileCompletionNotificationModes((HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
+    ok(bret, "SetFileCompletionNotificationModes failed, error %lu\n", GetLastError());
+    ret = WSAIoctl(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, &handle, sizeof(handle), &size, &ovl, NULL);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == sizeof(handle), "got size %lu\n", size);
+    bret = GetQueuedCompletionStatus(port, &size, &key, &povl, 0);
+    ok(!bret && GetLastError() == WAIT_TIMEOUT, "got a completion\n");
+    closesocket(s);
+
+    /* closing the socket after an overlapped query leaves its completion intact */
+    if (redirected_pair(AF_INET, &client, &server))
+    {
+        char records[2048];
+
+        CreateIoCompletionPort((HANDLE)server, port, 0x5678, 0);
+        memset(&ovl, 0, sizeof(ovl));
+        ret = WSAIoctl(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, records, sizeof(records),
+                       &size, &ovl, NULL);
+        ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+        closesocket(server);
+        closesocket(client);
+        bret = GetQueuedCompletionStatus(port, &size, &key, &povl, 1000);
+        ok(bret && povl == &ovl && key == 0x5678, "got %d, %p, key %#Ix, error %lu\n", bret, povl, key, GetLastError());
+        ok(size > 0 && size <= sizeof(records), "got size %lu\n", size);
+    }
+    else skip("closing a socket after an overlapped records query needs WFP_TEST_REDIRECT\n");
+
+    /* and so does closing it right after an overlapped query that failed */
+    s = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    CreateIoCompletionPort((HANDLE)s, port, 0x9abc, 0);
+    memset(&ovl, 0, sizeof(ovl));
+    ret = WSAIoctl(s, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, &handle, sizeof(handle), &size, &ovl, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(s);
+    bret = GetQueuedCompletionStatus(port, &size, &key, &povl, 100);
+    ok(!bret && GetLastError() == WAIT_TIMEOUT, "got a completion for key %#Ix\n", key);
+
+    CloseHandle(port);
+}
+
+static void check_sockaddr(const SOCKADDR_STORAGE *got, const struct sockaddr *expect, const char *what)
+{
+    if (expect->sa_family == AF_INET)
+    {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)got, *ex = (const struct sockaddr_in *)expect;
+        ok(in->sin_family == AF_INET, "%s: got family %u\n", what, in->sin_family);
+        ok(in->sin_port == ex->sin_port, "%s: got port %u, expected %u\n", what, ntohs(in->sin_port), ntohs(ex->sin_port));
+        ok(in->sin_addr.s_addr == ex->sin_addr.s_addr, "%s: got address %#lx, expected %#lx\n", what,
+           ntohl(in->sin_addr.s_addr), ntohl(ex->sin_addr.s_addr));
+    }
+    else
+    {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)got, *ex6 = (const struct sockaddr_in6 *)expect;
+        ok(in6->sin6_family == AF_INET6, "%s: got family %u\n", what, in6->sin6_family);
+        ok(in6->sin6_port == ex6->sin6_port, "%s: got port %u, expected %u\n", what, ntohs(in6->sin6_port),
+           ntohs(ex6->sin6_port));
+        ok(!memcmp(&in6->sin6_addr, &ex6->sin6_addr, sizeof(in6->sin6_addr)), "%s: wrong address\n", what);
+    }
+}
+
+/* What a transparent proxy does with a connection a redirector sent it. */
+static void test_redirected(int family)
+{
+    char records[2048], records2[2048], context[CONTEXT_SIZE + 16], tampered[2048];
+    const struct sockaddr *orig;
+    SOCKADDR_STORAGE local, dst;
+    SOCKET client, server, out, dup, listener, c2, s2;
+    WSAPROTOCOL_INFOW info;
+    DWORD size, records_size, i;
+    int ret, len, level;
+
+    winetest_push_context(family == AF_INET ? "IPv4" : "IPv6");
+    if (!redirected_pair(family, &client, &server))
+    {
+        skip("no redirector: WFP_TEST_REDIRECT is not set ('make check' sets it up as root)\n");
+        winetest_pop_context();
+        return;
+    }
+    orig = family == AF_INET ? (struct sockaddr *)&redirect.orig4 : (struct sockaddr *)&redirect.orig6;
+    len = sizeof(local);
+    getsockname(client, (struct sockaddr *)&local, &len);
+
+    /* the records */
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, sizeof(records), &records_size);
+    ok(!ret, "got %d, error %#x\n", ret, WSAGetLastError());
+    ok(records_size && records_size <= sizeof(records), "got size %lu\n", records_size);
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records2, sizeof(records2), &size);
+    ok(!ret && size == records_size && !memcmp(records, records2, size), "a second query gave other records\n");
+
+    /* too small, or no buffer: WSAEFAULT and the size it takes */
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "size query: got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == records_size, "size query: got %lu, expected %lu\n", size, records_size);
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records2, records_size - 1, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "short buffer: got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == records_size, "short buffer: got %lu, expected %lu\n", size, records_size);
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records2, sizeof(ULONG), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "ULONG buffer: got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == records_size, "ULONG buffer: got %lu, expected %lu\n", size, records_size);
+
+    /* the client's own socket was not redirected to anybody */
+    ret = query(client, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records2, sizeof(records2), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "client: got %d, error %#x\n", ret, WSAGetLastError());
+
+    /* the default context: original destination, then original source */
+    memset(context, 0xcc, sizeof(context));
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, context, sizeof(context), &size);
+    ok(!ret, "context: got %d, error %#x\n", ret, WSAGetLastError());
+    ok(size == CONTEXT_SIZE, "context: got size %lu\n", size);
+    check_sockaddr((SOCKADDR_STORAGE *)context, orig, "context destination");
+    check_sockaddr((SOCKADDR_STORAGE *)context + 1, (struct sockaddr *)&local, "context source");
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, context, CONTEXT_SIZE - 1, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "short context: got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == CONTEXT_SIZE, "short context: got %lu\n", size);
+
+    /* SO_ORIGINAL_DST, as Envoy reads it */
+    level = family == AF_INET ? SOL_IP : SOL_IPV6;
+    memset(&dst, 0xcc, sizeof(dst));
+    len = sizeof(dst);
+    ret = getsockopt(server, level, SO_ORIGINAL_DST, (char *)&dst, &len);
+    ok(!ret, "SO_ORIGINAL_DST: got %d, error %u\n", ret, WSAGetLastError());
+    ok(len == (family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)), "got len %d\n", len);
+    check_sockaddr(&dst, orig, "SO_ORIGINAL_DST");
+    len = family == AF_INET ? sizeof(struct sockaddr_in) - 1 : sizeof(struct sockaddr_in6) - 1;
+    ret = getsockopt(server, level, SO_ORIGINAL_DST, (char *)&dst, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "short SO_ORIGINAL_DST: got %d, error %u\n",
+       ret, WSAGetLastError());
+    if (family == AF_INET6)
+    {
+        len = sizeof(dst);
+        ret = getsockopt(server, SOL_IP, SO_ORIGINAL_DST, (char *)&dst, &len);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "IPv6 as SOL_IP: got %d, error %u\n",
+           ret, WSAGetLastError());
+    }
+    len = sizeof(dst);
+    ret = getsockopt(client, level, SO_ORIGINAL_DST, (char *)&dst, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "client SO_ORIGINAL_DST: got %d, error %#x\n",
+       ret, WSAGetLastError());
+
+    /* a duplicate of the accepted socket has the same records */
+    ret = WSADuplicateSocketW(server, GetCurrentProcessId(), &info);
+    ok(!ret, "WSADuplicateSocket failed, error %u\n", WSAGetLastError());
+    dup = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0);
+    ret = query(dup, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records2, sizeof(records2), &size);
+    ok(!ret && size == records_size && !memcmp(records, records2, size), "duplicate: got %d, error %#x\n",
+       ret, WSAGetLastError());
+    closesocket(dup);
+
+    /* the proxy's outbound socket takes them, before it connects */
+    out = WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    ret = set_records(out, records, records_size, &size);
+    ok(!ret, "SET: got %d, error %u\n", ret, WSAGetLastError());
+    ok(!size, "SET: got size %lu\n", size);
+    /* again, which replaces them; and with the whole query buffer */
+    ret = set_records(out, records, sizeof(records), &size);
+    ok(!ret, "SET with trailing bytes: got %d, error %u\n", ret, WSAGetLastError());
+    ok(!size, "SET: got size %lu\n", size);
+
+    /* any altered byte, and any truncation, is refused */
+    for (i = 0; i < records_size; i++)
+    {
+        memcpy(tampered, records, records_size);
+        tampered[i] ^= 0x01;
+        ret = set_records(out, tampered, records_size, &size);
+        if (ret != SOCKET_ERROR || WSAGetLastError() != WSAEINVAL)
+            ok(0, "byte %lu altered: got %d, error %u\n", i, ret, WSAGetLastError());
+        tampered[i] ^= 0xff;
+        ret = set_records(out, tampered, records_size, &size);
+        if (ret != SOCKET_ERROR || WSAGetLastError() != WSAEINVAL)
+            ok(0, "byte %lu inverted: got %d, error %u\n", i, ret, WSAGetLastError());
+    }
+    for (i = 1; i < records_size; i++)
+    {
+        ret = set_records(out, records, i, &size);
+        if (ret != SOCKET_ERROR || WSAGetLastError() != WSAEINVAL)
+            ok(0, "truncated to %lu: got %d, error %u\n", i, ret, WSAGetLastError());
+    }
+    ok(1, "%lu bytes altered and truncated\n", records_size);
+
+    /* the records stay valid after the sockets they came from are closed */
+    closesocket(server);
+    closesocket(client);
+    ret = set_records(out, records, records_size, &size);
+    ok(!ret, "SET after close: got %d, error %u\n", ret, WSAGetLastError());
+
+    /* once connected it is too late */
+    listener = listen_on(family, 0);
+    len = sizeof(dst);
+    getsockname(listener, (struct sockaddr *)&dst, &len);
+    ret = connect(out, (struct sockaddr *)&dst, len);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    ret = set_records(out, records, records_size, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEISCONN, "SET after connect: got %d, error %u\n",
+       ret, WSAGetLastError());
+    closesocket(out);
+
+    /* a connection straight to the listener was not redirected */
+    connect_pair(listener, (struct sockaddr *)&dst, len, &c2, &s2);
+    ret = query(s2, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records2, sizeof(records2), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "direct: got %d, error %#x\n", ret, WSAGetLastError());
+    len = sizeof(dst);
+    ret = getsockopt(s2, level, SO_ORIGINAL_DST, (char *)&dst, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "direct SO_ORIGINAL_DST: got %d, error %#x\n",
+       ret, WSAGetLastError());
+    closesocket(c2);
+    closesocket(s2);
+    closesocket(listener);
+
+    winetest_pop_context();
+}
+
+/* Records from one redirected connection are accepted on sockets of the
+ * same machine; every query of one connection gives the same blob. */
+struct thread_params
+{
+    SOCKET shared;
+    const char *records;
+    DWORD records_size;
+    UINT64 shared_handle;
+    LONG failures;
+};
+
+static DWORD WINAPI concurrent_thread(void *arg)
+{
+    struct thread_params *params = arg;
+    static const char garbage[64];
+    char buffer[2048];
+    unsigned int i;
+    UINT64 handle;
+    DWORD size;
+    SOCKET s;
+    int ret;
+
+    for (i = 0; i < 200; i++)
+    {
+        ret = WSAIoctl(params->shared, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, &handle, sizeof(handle),
+                       &size, NULL, NULL);
+        if (ret || handle != params->shared_handle) InterlockedIncrement(&params->failures);
+
+        ret = WSAIoctl(params->shared, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, (void *)garbage, sizeof(garbage),
+                       NULL, 0, &size, NULL, NULL);
+        if (ret != SOCKET_ERROR || WSAGetLastError() != WSAEINVAL) InterlockedIncrement(&params->failures);
+
+        ret = WSAIoctl(params->shared, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, buffer, sizeof(buffer),
+                       &size, NULL, NULL);
+        if (ret != SOCKET_ERROR || WSAGetLastError() != WSAENOTCONN) InterlockedIncrement(&params->failures);
+
+        if (params->records)
+        {
+            ret = WSAIoctl(params->shared, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, (void *)params->records,
+                           params->records_size, NULL, 0, &size, NULL, NULL);
+            if (ret) InterlockedIncrement(&params->failures);
+        }
+
+        s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+        ret = WSAIoctl(s, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, &handle, sizeof(handle), &size, NULL, NULL);
+        if (ret || handle == params->shared_handle) InterlockedIncrement(&params->failures);
+        closesocket(s);
+    }
+    return 0;
+}
+
+static void test_concurrency(void)
+{
+    struct thread_params params;
+    char records[2048];
+    SOCKET client, server;
+    HANDLE threads[8];
+    unsigned int i;
+    DWORD size;
+    int ret;
+
+    memset(&params, 0, sizeof(params));
+    if (redirected_pair(AF_INET, &client, &server))
+    {
+        ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, sizeof(records), &size);
+        ok(!ret, "got %d, error %#x\n", ret, WSAGetLastError());
+        params.records = records;
+        params.records_size = size;
+    }
+    else skip("concurrent SET of real records needs WFP_TEST_REDIRECT\n");
+
+    params.shared = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    ret = query(params.shared, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, &params.shared_handle,
+                sizeof(params.shared_handle), &size);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+
+    for (i = 0; i < ARRAY_SIZE(threads); i++)
+        threads[i] = CreateThread(NULL, 0, concurrent_thread, &params, 0, NULL);
+    ok(!WaitForMultipleObjects(ARRAY_SIZE(threads), threads, TRUE, 60000), "threads did not finish\n");
+    for (i = 0; i < ARRAY_SIZE(threads); i++) CloseHandle(threads[i]);
+    ok(!params.failures, "%ld calls from 8 threads gave a wrong answer\n", params.failures);
+
+    closesocket(params.shared);
+    if (params.records)
+    {
+        closesocket(client);
+        closesocket(server);
+    }
+}
+
+/* IP_WFP_REDIRECT_RECORDS/_CONTEXT and the IPV6_ twins are boolean
+ * options of datagram sockets; Windows refuses them on TCP. */
+static void test_sockopts(void)
+{
+    static const struct
+    {
+        int family, type, protocol, level;
+        int get_error;
+    }
+    tests[] =
+    {
+        { AF_INET,  SOCK_STREAM, IPPROTO_TCP, IPPROTO_IP,   WSAEINVAL },
+        { AF_INET,  SOCK_DGRAM,  IPPROTO_UDP, IPPROTO_IP,   0 },
+        { AF_INET,  SOCK_RAW,    IPPROTO_RAW, IPPROTO_IP,   0 },
+        { AF_INET6, SOCK_STREAM, IPPROTO_TCP, IPPROTO_IPV6, WSAEINVAL },
+        { AF_INET6, SOCK_DGRAM,  IPPROTO_UDP, IPPROTO_IPV6, 0 },
+        { AF_INET6, SOCK_RAW,    IPPROTO_RAW, IPPROTO_IPV6, 0 },
+    };
+    static const int options[] = { IP_WFP_REDIRECT_RECORDS, IP_WFP_REDIRECT_CONTEXT };
+    SOCKADDR_STORAGE addr;
+    unsigned int i, j;
+    DWORD value;
+    int ret, len;
+    SOCKET s;
+
+    for (i = 0; i < ARRAY_SIZE(tests); i++)
+    {
+        s = socket(tests[i].family, tests[i].type, tests[i].protocol);
+        if (s == INVALID_SOCKET && WSAGetLastError() == WSAEACCES)
+        {
+            skip("raw sockets need more privileges\n");
+            continue;
+        }
+        ok(s != INVALID_SOCKET, "test %u: socket failed, error %u\n", i, WSAGetLastError());
+
+        for (j = 0; j < ARRAY_SIZE(options); j++)
+        {
+            winetest_push_context("test %u, option %d", i, options[j]);
+
+            value = 0xdeadbeef;
+            len = sizeof(value);
+            WSASetLastError(0xdeadbeef);
+            ret = getsockopt(s, tests[i].level, options[j], (char *)&value, &len);
+            if (tests[i].get_error)
+            {
+                ok(ret == SOCKET_ERROR && WSAGetLastError() == tests[i].get_error, "get: got %d, error %u\n",
+                   ret, WSAGetLastError());
+                value = 1;
+                ret = setsockopt(s, tests[i].level, options[j], (char *)&value, sizeof(value));
+                ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "set: got %d, error %u\n",
+                   ret, WSAGetLastError());
+                winetest_pop_context();
+                continue;
+            }
+            ok(!ret && !WSAGetLastError(), "get: got %d, error %u\n", ret, WSAGetLastError());
+            ok(len == sizeof(DWORD) && !value, "get: got len %d, value %#lx\n", len, value);
+
+            value = 1;
+            ret = setsockopt(s, tests[i].level, options[j], (char *)&value, sizeof(value));
+            ok(!ret, "set 1: got %d, error %u\n", ret, WSAGetLastError());
+            len = sizeof(value);
+            value = 0xdeadbeef;
+            ret = getsockopt(s, tests[i].level, options[j], (char *)&value, &len);
+            ok(!ret && len == sizeof(DWORD) && value == 1, "after set 1: got %d, len %d, value %#lx\n", ret, len, value);
+            value = 0;
+            ret = setsockopt(s, tests[i].level, options[j], (char *)&value, sizeof(value));
+            ok(!ret, "set 0: got %d, error %u\n", ret, WSAGetLastError());
+            len = sizeof(value);
+            ret = getsockopt(s, tests[i].level, options[j], (char *)&value, &len);
+            ok(!ret && !value, "after set 0: got %d, value %#lx\n", ret, value);
+
+            len = 3;
+            ret = getsockopt(s, tests[i].level, options[j], (char *)&value, &len);
+            ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "get 3 bytes: got %d, error %u\n",
+               ret, WSAGetLastError());
+            ret = setsockopt(s, tests[i].level, options[j], (char *)&value, 3);
+            ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "set 3 bytes: got %d, error %u\n",
+               ret, WSAGetLastError());
+
+            winetest_pop_context();
+        }
+        closesocket(s);
+    }
+
+    /* SO_ORIGINAL_DST */
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    len = sizeof(addr);
+    ret = getsockopt(s, SOL_IP, SO_ORIGINAL_DST, (char *)&addr, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOTCONN, "unconnected: got %d, error %u\n", ret, WSAGetLastError());
+    len = sizeof(addr);
+    ret = getsockopt(s, SOL_IP, 0x3010, (char *)&addr, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "unknown SOL_IP option: got %d, error %u\n",
+       ret, WSAGetLastError());
+    len = 0;
+    ret = getsockopt(s, SOL_IP, SO_ORIGINAL_DST, (char *)&addr, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "zero length: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(s);
+
+    s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    len = sizeof(addr);
+    ret = getsockopt(s, SOL_IP, SO_ORIGINAL_DST, (char *)&addr, &len);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "udp: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(s);
+}
+
+START_TEST(wfp)
+{
+    WSADATA data;
+
+    WSAStartup(MAKEWORD(2, 2), &data);
+    read_redirect_config();
+    if (!redirect.enabled)
+        skip("WFP_TEST_REDIRECT is not set: the redirected cases need a redirector "
+             "(as root, 'make check' sets up an nftables rule in a network namespace)\n");
+
+    test_constants();
+    test_query_errors();
+    test_set_errors();
+    test_endpoint_handle();
+    test_delivery_modes();
+    test_redirected(AF_INET);
+    test_redirected(AF_INET6);
+    test_concurrency();
+    test_sockopts();
+
+    WSACleanup();
+}

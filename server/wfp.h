@@ -1,0 +1,48 @@
+/*
+ * WFP connection redirection for the server's sockets
+ *
+ * Copyright 2026 The wine-wfp authors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin St, Fifth Floor, Boston, MA 02110-1301, USA
+ */
+
+#ifndef __WINE_SERVER_WFP_H
+#define __WINE_SERVER_WFP_H
+
+#include "wfp_store.h"
+
+/* What sock.c tells the redirect code about a socket. */
+struct wfp_sock_info
+{
+    int            unix_fd;
+    unsigned short family;      /* WS_AF_* */
+    unsigned short type;        /* WS_SOCK_* */
+    unsigned int   listening : 1;
+    unsigned int   connecting : 1;
+    unsigned int   connected : 1;
+};
+
+/* The IOCTL_AFD_WINE_*WFP* codes (function numbers 1000 to 1099). */
+static inline int is_wfp_ioctl( unsigned int code )
+{
+    unsigned int function = (code >> 2) & 0xfff;
+    return (code >> 16) == FILE_DEVICE_NETWORK && function >= 1000 && function < 1100;
+}
+
+struct async;
+extern void wfp_sock_ioctl( struct wfp_socket **wfp, const struct wfp_sock_info *sock, unsigned int code,
+                            struct async *async );
+
+#endif /* __WINE_SERVER_WFP_H */

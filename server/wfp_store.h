@@ -1,0 +1,84 @@
+/*
+ * WFP connection redirection: per-socket state, contexts and the key
+ *
+ * Copyright 2026 The wine-wfp authors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin St, Fifth Floor, Boston, MA 02110-1301, USA
+ */
+
+/*
+ * Like the records codec this is plain C with no Wine dependency, so that
+ * the native unit tests cover it; server/sock_wfp.c connects it to the
+ * wineserver's sockets and requests.
+ */
+
+#ifndef __WINE_SERVER_WFP_STORE_H
+#define __WINE_SERVER_WFP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "wfp_records.h"
+
+/* The default redirect context: two SOCKADDR_STORAGE, the original remote
+ * (destination) and the original local (source) endpoint, as Microsoft's
+ * WFPSampler callout lays it out. */
+#define WFP_SOCKADDR_STORAGE_SIZE  128
+#define WFP_CONTEXT_DEFAULT_SIZE   (2 * WFP_SOCKADDR_STORAGE_SIZE)
+#define WFP_SOCKADDR_IN_SIZE       16
+#define WFP_SOCKADDR_IN6_SIZE      28
+
+/* Redirect state of one socket.  Sockets that nobody asks about have
+ * none: the wineserver's struct sock holds a NULL pointer. */
+struct wfp_socket
+{
+    uint8_t     *records;               /* an authentic blob, or NULL */
+    uint16_t     records_size;
+    unsigned int inbound : 1;           /* the records tell how this accepted connection got here */
+    unsigned int redirect_checked : 1;  /* netfilter was asked whether it redirected the connection */
+    unsigned int ip_redirect_records : 1;   /* IP_WFP_REDIRECT_RECORDS option value */
+    unsigned int ip_redirect_context : 1;   /* IP_WFP_REDIRECT_CONTEXT option value */
+    uint64_t     endpoint_handle;       /* SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, 0 until asked */
+};
+
+enum wfp_store_result
+{
+    WFP_STORE_OK,
+    WFP_STORE_INVALID,          /* the blob failed decoding */
+    WFP_STORE_TOO_MANY_HOPS,    /* the chain already has WFP_RECORDS_MAX_HOPS hops */
+    WFP_STORE_NO_MEMORY,
+};
+
+extern struct wfp_socket *wfp_socket_get( struct wfp_socket **slot );
+extern void wfp_socket_free( struct wfp_socket *wfp );
+extern enum wfp_store_result wfp_socket_set_records( struct wfp_socket *wfp, const void *blob, size_t size,
+                                                     const uint8_t key[WFP_RECORDS_KEY_SIZE],
+                                                     enum wfp_records_status *status );
+extern enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const struct wfp_records *earlier,
+                                                 const struct wfp_hop *hop,
+                                                 const uint8_t key[WFP_RECORDS_KEY_SIZE] );
+extern int wfp_socket_last_hop( const struct wfp_socket *wfp, const uint8_t key[WFP_RECORDS_KEY_SIZE],
+                                struct wfp_hop *hop );
+
+extern int wfp_endpoint_from_sockaddr( const struct sockaddr *addr, socklen_t len, struct wfp_endpoint *endpoint );
+extern size_t wfp_endpoint_to_win_sockaddr( const struct wfp_endpoint *endpoint, int want_ipv6,
+                                            uint8_t *buffer, size_t size );
+extern size_t wfp_context_default( const struct wfp_hop *hop, uint8_t *buffer, size_t size );
+
+extern int wfp_key_load( const char *dir, uint8_t key[WFP_RECORDS_KEY_SIZE], char *error, size_t error_size );
+extern const char *wfp_key_default_dir( char *buffer, size_t size );
+
+#endif /* __WINE_SERVER_WFP_STORE_H */
