@@ -1,0 +1,58 @@
+#!/bin/sh
+# Run our conformance tests (ws2_32_test.exe wfp) under wine-wfp in a fresh
+# prefix.  As root they run inside a network namespace with an nftables
+# redirect rule, and the test is told which port is redirected to which;
+# otherwise the redirected cases skip() and say why.
+#
+# usage: conformance.sh WS2_32_TEST_EXE
+. "$WFP_SRCDIR/tests/lib.sh"
+
+testexe=$1
+log=$WFP_BUILDDIR/build/conformance.log
+trap 'kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
+
+prefix=$(fresh_prefix conformance wfp)
+export WINEPREFIX=$prefix
+
+ns=""
+if reason=$(netns_usable); then
+    ns=wfp-conformance-$$
+    "$IP" netns add "$ns"
+    "$IP" -n "$ns" link set lo up
+    # Connections to 127.0.0.2:8080 and [::1]:8080 go to port 18080, as a
+    # transparent proxy's rule would send them.
+    "$IP" netns exec "$ns" "$NFT" -f - <<RULES
+table ip wfp_conformance {
+    chain output {
+        type nat hook output priority -100;
+        ip daddr 127.0.0.2 tcp dport 8080 redirect to :18080
+    }
+}
+table ip6 wfp_conformance {
+    chain output {
+        type nat hook output priority -100;
+        ip6 daddr ::1 tcp dport 8080 redirect to :18080
+    }
+}
+RULES
+    echo "conformance: running in network namespace $ns with an nftables redirect 8080 -> 18080"
+    WFP_TEST_REDIRECT="127.0.0.2 ::1 8080 18080" timeout -k 10 900 \
+        "$IP" netns exec "$ns" "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
+else
+    echo "conformance: the redirected cases will be skipped: $reason"
+    timeout -k 10 900 "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
+fi
+rc=$?
+
+grep -E "Test failed|Test succeeded inside todo|unhandled exception|Tests skipped|skipped:" "$log" | head -n 100
+set -- $(winetest_counts "$log")
+if test $# != 3; then
+    tail -n 20 "$log"
+    echo "conformance: the test did not finish (status $rc)"
+    record conformance 0 1
+    exit 1
+fi
+executed=$1; failures=$2; skipped=$3
+echo "conformance: $executed tests executed, $failures failures, $skipped skipped (log: $log)"
+record conformance $((executed - failures)) "$failures" "$skipped"
+test "$failures" = 0 && test $rc = 0

@@ -1,0 +1,71 @@
+# Shared helpers for the test scripts; sourced, not run.
+#
+# The Makefile exports WFP_BUILDDIR, WFP_SRCDIR, WFP_ROOT and
+# SYSTEM_WINE_BINDIR.
+
+: "${WFP_BUILDDIR:?run the tests through make}"
+RESULTS=$WFP_BUILDDIR/build/results
+PREFIXES=$WFP_BUILDDIR/build/prefixes
+WINE_WFP=$WFP_BUILDDIR/wine-wfp
+WINESERVER_WFP=$WFP_BUILDDIR/wineserver-wfp
+STOCK_WINE=$SYSTEM_WINE_BINDIR/wine64
+STOCK_WINESERVER=$SYSTEM_WINE_BINDIR/wineserver
+export WINEDEBUG=${WINEDEBUG:--all}
+export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
+
+mkdir -p "$RESULTS" "$PREFIXES"
+
+# record SUITE PASSED FAILED [SKIPPED]: one result file per suite
+record()
+{
+    printf 'passed %s\nfailed %s\nskipped %s\n' "$2" "$3" "${4:-0}" > "$RESULTS/$1"
+}
+
+# A throw-away prefix.  fresh_prefix NAME stock|wfp prints its path.
+fresh_prefix()
+{
+    _p=$PREFIXES/$1
+    rm -rf "$_p"
+    mkdir -p "$_p"
+    if test "$2" = stock; then
+        WINEPREFIX=$_p "$STOCK_WINE" wineboot -i >"$_p.log" 2>&1
+        WINEPREFIX=$_p "$STOCK_WINESERVER" -w
+    else
+        WINEPREFIX=$_p "$WINE_WFP" wineboot -i >"$_p.log" 2>&1
+        WINEPREFIX=$_p "$WINESERVER_WFP" -w
+    fi
+    echo "$_p"
+}
+
+# Stop every server this script started, whatever happens.
+kill_servers()
+{
+    for _p in "$PREFIXES"/*/; do
+        test -d "$_p" || continue
+        WINEPREFIX=${_p%/} "$WINESERVER_WFP" -k 2>/dev/null || true
+        WINEPREFIX=${_p%/} "$STOCK_WINESERVER" -k 2>/dev/null || true
+    done
+}
+
+is_root() { test "$(id -u)" = 0; }
+
+# netns_usable: root, ip and nft present, and the kernel lets us make a
+# namespace with a NAT rule.  Prints the reason when it cannot.
+netns_usable()
+{
+    if ! is_root; then echo "not running as root (network namespaces and nftables need it)"; return 1; fi
+    if test -z "$IP" || test -z "$NFT"; then echo "ip or nft not found (install iproute2 and nftables)"; return 1; fi
+    _ns=wfp-probe-$$
+    if ! "$IP" netns add "$_ns" 2>/dev/null; then echo "the kernel refused 'ip netns add'"; return 1; fi
+    if ! "$IP" netns exec "$_ns" "$NFT" add table ip wfpprobe 2>/dev/null; then
+        "$IP" netns del "$_ns"; echo "the kernel refused an nftables table"; return 1
+    fi
+    "$IP" netns del "$_ns"
+    return 0
+}
+
+# winetest_counts LOG: prints "executed failures skipped" of a winetest run
+winetest_counts()
+{
+    sed -n 's/.* \([0-9]*\) tests executed ([0-9]* marked as todo, [0-9]* as flaky, \([0-9]*\) failures\{0,1\}), \([0-9]*\) skipped.*/\1 \2 \3/p' "$1" | tail -n 1
+}

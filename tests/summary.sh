@@ -1,0 +1,23 @@
+#!/bin/sh
+# Print one line per suite and the total "N passed, N failed".
+# Exits non-zero if anything failed or a suite left no result.
+dir=$1
+expected="unit fuzz conformance wine-tests e2e"
+total_pass=0; total_fail=0; total_skip=0; status=0
+
+echo
+echo "==== wine-wfp test summary ===="
+for suite in $expected; do
+    f=$dir/$suite
+    if ! test -f "$f"; then
+        printf '  %-12s no result (the suite did not finish)\n' "$suite"
+        total_fail=$((total_fail + 1)); status=1
+        continue
+    fi
+    p=$(sed -n 's/^passed //p' "$f"); x=$(sed -n 's/^failed //p' "$f"); s=$(sed -n 's/^skipped //p' "$f")
+    printf '  %-12s %6d passed, %d failed, %d skipped\n' "$suite" "$p" "$x" "$s"
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + x)); total_skip=$((total_skip + s))
+    test "$x" = 0 || status=1
+done
+echo "$total_pass passed, $total_fail failed ($total_skip skipped)"
+exit $status

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Apply patches/series to the working copy of the Wine source.
+#
+# usage: apply-patches.sh PRISTINE_SOURCE WORK_TREE PATCH_DIR
+#
+# Every file that the previous or the current series touches is first
+# restored from the pristine source, so that editing, reordering or
+# dropping a patch always gives the same result as a fresh tree.  A patch
+# that does not apply exactly (reject, fuzz or offset) stops the build.
+set -e
+
+pristine=$1
+work=$2
+patchdir=$3
+list=$work/.wine-wfp-patched-files
+
+die() { echo "apply-patches: error: $*" >&2; exit 1; }
+
+test -f "$patchdir/series" || die "$patchdir/series is missing"
+
+patches=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patchdir/series")
+
+touched=$(for p in $patches; do
+              test -f "$patchdir/$p" || die "$p is listed in the series but missing"
+              sed -n -e 's|^+++ b/\([^[:space:]]*\).*|\1|p' -e 's|^--- a/\([^[:space:]]*\).*|\1|p' "$patchdir/$p"
+          done | sort -u)
+previous=$(cat "$list" 2>/dev/null || true)
+
+for f in $(printf '%s\n%s\n' "$touched" "$previous" | sort -u); do
+    if test -f "$pristine/$f"; then
+        cp "$pristine/$f" "$work/$f"
+    else
+        rm -f "$work/$f"
+    fi
+done
+
+for p in $patches; do
+    echo "Applying $p"
+    if ! out=$(patch -d "$work" -p1 -F0 -N --no-backup-if-mismatch -i "$(cd "$patchdir" && pwd)/$p" 2>&1); then
+        echo "$out" >&2
+        die "$p does not apply to Wine's source"
+    fi
+    if echo "$out" | grep -q -e "with fuzz" -e "offset"; then
+        echo "$out" >&2
+        die "$p applies only with fuzz or offset; refresh it"
+    fi
+done
+
+printf '%s\n' "$touched" > "$list"
