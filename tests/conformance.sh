@@ -17,26 +17,9 @@ export WINEPREFIX=$prefix
 ns=""
 if reason=$(netns_usable); then
     ns=wfp-conformance-$$
-    "$IP" netns add "$ns"
-    "$IP" -n "$ns" link set lo up
-    # Connections to 127.0.0.2:8080 and [::1]:8080 go to port 18080, as a
-    # transparent proxy's rule would send them.
-    "$IP" netns exec "$ns" "$NFT" -f - <<RULES
-table ip wfp_conformance {
-    chain output {
-        type nat hook output priority -100;
-        ip daddr 127.0.0.2 tcp dport 8080 redirect to :18080
-    }
-}
-table ip6 wfp_conformance {
-    chain output {
-        type nat hook output priority -100;
-        ip6 daddr ::1 tcp dport 8080 redirect to :18080
-    }
-}
-RULES
+    redirect_netns "$ns"
     echo "conformance: running in network namespace $ns with an nftables redirect 8080 -> 18080"
-    WFP_TEST_REDIRECT="127.0.0.2 ::1 8080 18080" timeout -k 10 900 \
+    WFP_TEST_REDIRECT=$REDIRECT_SPEC timeout -k 10 900 \
         "$IP" netns exec "$ns" "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
 else
     echo "conformance: the redirected cases will be skipped: $reason"

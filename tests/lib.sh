@@ -69,3 +69,29 @@ winetest_counts()
 {
     sed -n 's/.* \([0-9]*\) tests executed ([0-9]* marked as todo, [0-9]* as flaky, \([0-9]*\) failures\{0,1\}), \([0-9]*\) skipped.*/\1 \2 \3/p' "$1" | tail -n 1
 }
+
+# The redirect that the conformance tests and the benchmarks use: in a
+# network namespace of their own, TCP connections to 127.0.0.2:8080 and
+# [::1]:8080 go to port 18080, as a transparent proxy's rule sends them.
+REDIRECT_SPEC="127.0.0.2 ::1 8080 18080"
+
+# redirect_netns NAME: make the namespace (the caller deletes it)
+redirect_netns()
+{
+    "$IP" netns add "$1" || return 1
+    "$IP" -n "$1" link set lo up
+    "$IP" netns exec "$1" "$NFT" -f - <<RULES
+table ip wfp_test {
+    chain output {
+        type nat hook output priority -100;
+        ip daddr 127.0.0.2 tcp dport 8080 redirect to :18080
+    }
+}
+table ip6 wfp_test {
+    chain output {
+        type nat hook output priority -100;
+        ip6 daddr ::1 tcp dport 8080 redirect to :18080
+    }
+}
+RULES
+}
