@@ -20,15 +20,23 @@
 
 /*
  * The server side of SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS and its
- * siblings.  Records come from two places:
+ * siblings.  Records come from three places:
  *
- *  - SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, on a proxy's outbound socket;
+ *  - SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, on a proxy's outbound socket.
+ *    When that socket connects, its records travel with the connection:
+ *    a Wine process of this wineserver that accepts it gets them, plus a
+ *    hop for any redirection on the way;
+ *  - redirection rules kept in the registry (HKLM\Software\Wine\WFP\Rules),
+ *    which send the connect()s of Wine processes to a proxy;
  *  - Linux netfilter: an accepted TCP connection whose conntrack original
  *    destination is neither of its own endpoints was redirected (nftables
  *    or iptables redirect/dnat), which is what a WFP callout at
- *    ALE_CONNECT_REDIRECT does on Windows.  This is looked at the first
- *    time somebody asks, never at accept time, so that sockets nobody
- *    asks about cost nothing.
+ *    ALE_CONNECT_REDIRECT does on Windows.
+ *
+ * Records are made the first time somebody asks (QUERY, SO_ORIGINAL_DST),
+ * never at accept time, so that sockets nobody asks about cost nothing:
+ * accept only moves the connecting side's note to the accepted socket,
+ * and only while such notes exist.
  */
 
 #include "config.h"
@@ -36,6 +44,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -56,6 +65,8 @@
 #include "request.h"
 #include "thread.h"
 #include "wfp.h"
+#include "wfp_pending.h"
+#include "wfp_rules.h"
 
 /* linux/netfilter_ipv4.h and linux/netfilter_ipv6/ip6_tables.h */
 #define LINUX_SO_ORIGINAL_DST       80
@@ -63,6 +74,14 @@
 
 /* NtStatusToWSAError in ws2_32 turns this into WSAENOPROTOOPT. */
 #define STATUS_WSAENOPROTOOPT  (0xc0010000 | WSAENOPROTOOPT)
+
+/* how often the connections in flight are checked, and how long one may wait */
+#define SWEEP_INTERVAL_MS   2000
+#define PENDING_GRACE_MS    2000
+#define PENDING_MAX_AGE_MS  (10 * 60 * 1000)
+
+static struct wfp_pending_table pending;
+static struct timeout_user *sweep_timeout;
 
 static int is_tcp( const struct wfp_sock_info *sock )
 {
@@ -100,6 +119,12 @@ static uint64_t unix_time_ms(void)
     return (current_time - ticks_1601_to_1970) / (TICKS_PER_SEC / 1000);
 }
 
+static uint64_t process_start_ms( const struct process *process )
+{
+    static const timeout_t ticks_1601_to_1970 = (timeout_t)86400 * (369 * 365 + 89) * TICKS_PER_SEC;
+    return (process->start_time - ticks_1601_to_1970) / (TICKS_PER_SEC / 1000);
+}
+
 static uint64_t new_flow_id(void)
 {
     static uint64_t counter;
@@ -110,6 +135,351 @@ static uint64_t new_flow_id(void)
     return id ^ ++counter;
 }
 
+/*
+ * Configuration: redirection rules and netfilter services, read from the
+ * registry again whenever their key changed.
+ */
+
+struct config_cache
+{
+    const WCHAR *path;
+    data_size_t  path_len;
+    int          present;
+    timeout_t    modif;
+    unsigned int count;
+};
+
+static const WCHAR rules_path[] = {'S','o','f','t','w','a','r','e','\\','W','i','n','e','\\',
+                                   'W','F','P','\\','R','u','l','e','s'};
+static const WCHAR services_path[] = {'S','o','f','t','w','a','r','e','\\','W','i','n','e','\\',
+                                      'W','F','P','\\','S','e','r','v','i','c','e','s'};
+
+static struct config_cache rules_cache = { rules_path, sizeof(rules_path) };
+static struct config_cache services_cache = { services_path, sizeof(services_path) };
+static struct wfp_rule rules[WFP_MAX_RULES];
+static struct wfp_service services[WFP_MAX_RULES];
+
+/* REG_SZ data or a value name as ASCII; anything else is not a rule */
+static int to_ascii( const WCHAR *str, data_size_t len, char *buffer, size_t size )
+{
+    size_t i, count = len / sizeof(WCHAR);
+
+    while (count && !str[count - 1]) count--;
+    if (count >= size) return 0;
+    for (i = 0; i < count; i++)
+    {
+        if (!str[i] || str[i] > 0x7e) return 0;
+        buffer[i] = str[i];
+    }
+    buffer[count] = 0;
+    return 1;
+}
+
+static void add_rule( const struct unicode_str *name, unsigned int type, const void *data, data_size_t size,
+                      void *arg )
+{
+    char rule_name[WFP_RULE_MAX_NAME], text[WFP_RULE_MAX_TEXT], error[256];
+
+    if (rules_cache.count >= WFP_MAX_RULES) return;
+    if (type != REG_SZ || !to_ascii( name->str, name->len, rule_name, sizeof(rule_name) ) ||
+        !to_ascii( data, size, text, sizeof(text) ))
+    {
+        fprintf( stderr, "wineserver: ignoring a WFP redirection rule that is not an ASCII string\n" );
+        return;
+    }
+    if (wfp_rule_parse( rule_name, text, &rules[rules_cache.count], error, sizeof(error) ))
+        rules_cache.count++;
+    else
+        fprintf( stderr, "wineserver: ignoring WFP redirection rule %s: %s\n", rule_name, error );
+}
+
+static void add_service( const struct unicode_str *name, unsigned int type, const void *data, data_size_t size,
+                         void *arg )
+{
+    char text[128], error[256];
+
+    if (services_cache.count >= WFP_MAX_RULES) return;
+    if (type == REG_SZ && to_ascii( data, size, text, sizeof(text) ) &&
+        wfp_service_parse( text, &services[services_cache.count], error, sizeof(error) ))
+        services_cache.count++;
+    else
+        fprintf( stderr, "wineserver: ignoring a WFP netfilter service: expected 'port=PORT mark=MARK'\n" );
+}
+
+static void load_config( struct config_cache *cache,
+                         void (*add)( const struct unicode_str *, unsigned int, const void *, data_size_t, void * ) )
+{
+    timeout_t modif;
+
+    if (!read_machine_key_values( cache->path, cache->path_len, &modif, NULL, NULL ))
+    {
+        cache->present = 0;
+        cache->count = 0;
+        return;
+    }
+    if (cache->present && modif == cache->modif) return;
+    cache->count = 0;
+    read_machine_key_values( cache->path, cache->path_len, &modif, add, NULL );
+    cache->present = 1;
+    cache->modif = modif;
+}
+
+/* the SO_MARK that lets a connection pass the netfilter rule of a service */
+static uint32_t service_mark( uint16_t port )
+{
+    unsigned int i;
+
+    for (i = 0; i < services_cache.count; i++)
+        if (services[i].port == port) return services[i].mark;
+    return WFP_DEFAULT_MARK;
+}
+
+/* is the current process the one a rule redirects to? */
+static int is_rule_target( const struct wfp_rule *rule )
+{
+    const struct process *process = current->process;
+    char image[WFP_RULE_MAX_IMAGE];
+    data_size_t i, start = 0, len = process->imagelen / sizeof(WCHAR);
+
+    if (rule->target_pid) return rule->target_pid == process->id;
+    if (!rule->target_image[0] || !process->image) return 0;
+    for (i = 0; i < len; i++) if (process->image[i] == '\\' || process->image[i] == '/') start = i + 1;
+    if (len - start >= sizeof(image)) return 0;
+    for (i = start; i < len; i++)
+    {
+        WCHAR c = process->image[i];
+        if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+        if (c > 0x7e) return 0;
+        image[i - start] = c;
+    }
+    image[len - start] = 0;
+    return !strcmp( image, rule->target_image );
+}
+
+/*
+ * Connections in flight
+ */
+
+static void sweep_pending( void *arg )
+{
+    unsigned int dropped;
+
+    sweep_timeout = NULL;
+    dropped = wfp_pending_sweep( &pending, unix_time_ms(), PENDING_GRACE_MS, PENDING_MAX_AGE_MS );
+    if (dropped && debug_level) fprintf( stderr, "wfp: dropped %u connections nobody accepted\n", dropped );
+    if (pending.count)
+        sweep_timeout = add_timeout_user( -(timeout_t)SWEEP_INTERVAL_MS * (TICKS_PER_SEC / 1000), sweep_pending, NULL );
+}
+
+static int endpoint_to_unix( const struct wfp_endpoint *endpoint, int family, struct sockaddr *addr,
+                             socklen_t *len, socklen_t max_len )
+{
+    if (family == AF_INET && endpoint->family == 4 && max_len >= sizeof(struct sockaddr_in))
+    {
+        struct sockaddr_in *in = (struct sockaddr_in *)addr;
+        memset( in, 0, sizeof(*in) );
+        in->sin_family = AF_INET;
+        in->sin_port = htons( endpoint->port );
+        memcpy( &in->sin_addr, endpoint->addr, 4 );
+        *len = sizeof(*in);
+        return 1;
+    }
+    if (family == AF_INET6 && max_len >= sizeof(struct sockaddr_in6))
+    {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+        memset( in6, 0, sizeof(*in6) );
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons( endpoint->port );
+        if (endpoint->family == 4)
+        {
+            in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
+            memcpy( &in6->sin6_addr.s6_addr[12], endpoint->addr, 4 );
+        }
+        else
+        {
+            memcpy( &in6->sin6_addr, endpoint->addr, 16 );
+            in6->sin6_scope_id = endpoint->scope_id;
+        }
+        *len = sizeof(*in6);
+        return 1;
+    }
+    return 0;
+}
+
+/* Before a TCP socket connects: apply the redirection rules, and note what
+ * the connecting side must tell the accepting side. */
+void wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t *len, socklen_t max_len )
+{
+    struct wfp_socket *wfp = *slot;
+    const struct wfp_rule *rule = NULL;
+    struct wfp_records records;
+    struct wfp_endpoint dst;
+    const uint8_t *key;
+    int have_records = 0;
+    unsigned int i;
+
+    if (wfp) wfp->connect_pending = 0;
+    load_config( &rules_cache, add_rule );
+    if (!rules_cache.count && !(wfp && wfp->records)) return;
+    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst ) || !(key = get_key())) return;
+
+    if (wfp && wfp->records)
+        have_records = wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ) == WFP_RECORDS_OK;
+
+    for (i = 0; i < rules_cache.count && !rule; i++)
+    {
+        if (!wfp_rule_matches( &rules[i], IPPROTO_TCP, &dst )) continue;
+        /* a flow this service redirected once is not redirected by it again */
+        if (have_records && wfp_records_have_service( &records, WFP_SERVICE_WINE_RULE, rules[i].service_id ))
+            continue;
+        if (is_rule_target( &rules[i] )) continue;
+        rule = &rules[i];
+    }
+    if (!rule && !have_records) return;
+    if (!(wfp = wfp_socket_get( slot ))) return;
+
+    wfp->connect_original = dst;
+    wfp->connect_destination = dst;
+    wfp->connect_rule_service = 0;
+    if (rule && endpoint_to_unix( &rule->redirect_to, addr->sa_family, addr, len, max_len ))
+    {
+        if (debug_level) fprintf( stderr, "wfp: rule %s redirects a connection to port %u\n", rule->name, dst.port );
+        wfp->connect_destination = rule->redirect_to;
+        wfp->connect_rule_service = rule->service_id;
+        wfp->connect_rule_context = rule->context;
+    }
+    wfp->connect_pending = 1;
+}
+
+/* After connect() gave the socket its local address: leave the note. */
+void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, socklen_t len )
+{
+    struct wfp_endpoint source;
+    struct wfp_pending *entry;
+
+    if (!wfp || !wfp->connect_pending) return;
+    wfp->connect_pending = 0;
+    if (!wfp_endpoint_from_sockaddr( local, len, &source )) return;
+
+    if (!(entry = wfp_pending_add( &pending, &source )))
+    {
+        fprintf( stderr, "wineserver: %u connections with WFP redirect records are in flight; "
+                 "this one does not carry its records\n", pending.count );
+        return;
+    }
+    entry->destination = wfp->connect_destination;
+    entry->original_dst = wfp->connect_original;
+    entry->rule_service = wfp->connect_rule_service;
+    entry->rule_context = wfp->connect_rule_context;
+    entry->owner_pid = current ? current->process->id : 0;
+    entry->created_ms = unix_time_ms();
+    if (wfp->records && (entry->records = malloc( wfp->records_size )))
+    {
+        memcpy( entry->records, wfp->records, wfp->records_size );
+        entry->records_size = wfp->records_size;
+    }
+    if (!sweep_timeout)
+        sweep_timeout = add_timeout_user( -(timeout_t)SWEEP_INTERVAL_MS * (TICKS_PER_SEC / 1000), sweep_pending, NULL );
+}
+
+/* A socket was accepted: if its connecting side left a note, keep it for
+ * when somebody asks.  Free while no notes exist. */
+void wfp_sock_accepted( struct wfp_socket **slot, int unix_fd )
+{
+    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } peer;
+    socklen_t len = sizeof(peer);
+    struct wfp_endpoint source;
+    struct wfp_pending *entry;
+    struct wfp_socket *wfp;
+
+    if (!pending.count) return;
+    if (getpeername( unix_fd, &peer.addr, &len ) || !wfp_endpoint_from_sockaddr( &peer.addr, len, &source )) return;
+    if (!(entry = wfp_pending_take( &pending, &source ))) return;
+    if (!(wfp = wfp_socket_get( slot )))
+    {
+        wfp_pending_free( entry );
+        return;
+    }
+    wfp_pending_free( wfp->arrival );
+    wfp->arrival = entry;
+    free( wfp->records );
+    wfp->records = NULL;
+    wfp->records_size = 0;
+    wfp->inbound = wfp->redirect_checked = 0;
+}
+
+static void init_hop( struct wfp_hop *hop, uint8_t kind, uint16_t service, const struct wfp_endpoint *dst,
+                      const struct wfp_endpoint *src )
+{
+    memset( hop, 0, sizeof(*hop) );
+    hop->service_kind = kind;
+    hop->protocol = IPPROTO_TCP;
+    hop->service_id = service;
+    hop->target_pid = current->process->id;
+    hop->flow_id = new_flow_id();
+    hop->time_ms = unix_time_ms();
+    hop->original_dst = *dst;
+    hop->original_src = *src;
+}
+
+static int get_local_endpoint( int unix_fd, struct wfp_endpoint *local )
+{
+    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } addr;
+    socklen_t len = sizeof(addr);
+
+    return !getsockname( unix_fd, &addr.addr, &len ) && wfp_endpoint_from_sockaddr( &addr.addr, len, local );
+}
+
+/* The records of a connection that a Wine process of this wineserver made:
+ * the hops it carried, plus one for each redirection on its way here. */
+static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info *sock, const uint8_t *key )
+{
+    struct wfp_pending *entry = wfp->arrival;
+    struct wfp_records records;
+    struct wfp_endpoint local;
+    struct wfp_hop hops[2];
+    unsigned int count = 0, i;
+    enum wfp_store_result result = WFP_STORE_OK;
+
+    wfp->arrival = NULL;
+    wfp->redirect_checked = 1;
+    records.hop_count = 0;
+    if (entry->records && wfp_records_decode( entry->records, entry->records_size, key, &records, NULL ))
+        records.hop_count = 0;   /* issued under an older key */
+
+    if (entry->rule_service)
+    {
+        init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, entry->rule_service, &entry->original_dst, &entry->source );
+        wfp->context_none = entry->rule_context == WFP_CONTEXT_NONE;
+    }
+    /* arriving somewhere else than where it connected: netfilter sent it */
+    if (get_local_endpoint( sock->unix_fd, &local ) && !wfp_endpoint_equal( &local, &entry->destination ))
+    {
+        init_hop( &hops[count++], WFP_SERVICE_NETFILTER, local.port, &entry->original_dst, &entry->source );
+        wfp->context_none = 0;
+    }
+
+    for (i = 0; i < count && result == WFP_STORE_OK; i++)
+    {
+        result = wfp_socket_add_hop( wfp, &records, &hops[i], key );
+        if (result == WFP_STORE_OK)
+            wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL );
+    }
+    if (result == WFP_STORE_TOO_MANY_HOPS)
+        fprintf( stderr, "wineserver: a connection was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
+    if (!count && records.hop_count)
+    {
+        /* not redirected on the way: it keeps the hops it carried */
+        if ((wfp->records = malloc( entry->records_size )))
+        {
+            memcpy( wfp->records, entry->records, entry->records_size );
+            wfp->records_size = entry->records_size;
+        }
+        wfp->inbound = 0;
+    }
+    wfp_pending_free( entry );
+}
+
 /* Was this accepted connection redirected by netfilter?  If so, give the
  * socket a one-hop chain that says so. */
 static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_sock_info *sock,
@@ -117,6 +487,7 @@ static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_s
 {
     union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } local, peer, orig;
     socklen_t local_len = sizeof(local), peer_len = sizeof(peer), orig_len;
+    struct wfp_endpoint local_ep, peer_ep, orig_ep;
     struct wfp_hop hop;
     int ret;
 
@@ -124,12 +495,11 @@ static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_s
 
     if (getsockname( sock->unix_fd, &local.addr, &local_len ) ||
         getpeername( sock->unix_fd, &peer.addr, &peer_len )) return;
-    memset( &hop, 0, sizeof(hop) );
-    if (!wfp_endpoint_from_sockaddr( &local.addr, local_len, &hop.original_dst ) ||
-        !wfp_endpoint_from_sockaddr( &peer.addr, peer_len, &hop.original_src )) return;
+    if (!wfp_endpoint_from_sockaddr( &local.addr, local_len, &local_ep ) ||
+        !wfp_endpoint_from_sockaddr( &peer.addr, peer_len, &peer_ep )) return;
 
     /* conntrack is per address family; a v4-mapped socket has an IPv4 flow */
-    if (hop.original_dst.family == 4)
+    if (local_ep.family == 4)
     {
         orig_len = sizeof(orig.in);
         ret = getsockopt( sock->unix_fd, SOL_IP, LINUX_SO_ORIGINAL_DST, &orig.in, &orig_len );
@@ -140,33 +510,22 @@ static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_s
         ret = getsockopt( sock->unix_fd, SOL_IPV6, LINUX_IP6T_SO_ORIGINAL_DST, &orig.in6, &orig_len );
     }
     /* ENOENT: no conntrack entry; ENOPROTOOPT: no conntrack at all */
-    if (ret) return;
+    if (ret || !wfp_endpoint_from_sockaddr( &orig.addr, orig_len, &orig_ep )) return;
 
-    {
-        struct wfp_endpoint local_ep = hop.original_dst;
+    /* The original destination of a connection nobody redirected is our
+     * own address (or, seen from a connecting socket, the peer's). */
+    if (wfp_endpoint_equal( &orig_ep, &local_ep ) || wfp_endpoint_equal( &orig_ep, &peer_ep )) return;
 
-        if (!wfp_endpoint_from_sockaddr( &orig.addr, orig_len, &hop.original_dst )) return;
-        /* The original destination of a connection nobody redirected is
-         * our own address (or, seen from a connecting socket, the peer's). */
-        if (wfp_endpoint_equal( &hop.original_dst, &local_ep ) ||
-            wfp_endpoint_equal( &hop.original_dst, &hop.original_src )) return;
-    }
-
-    hop.service_kind = WFP_SERVICE_NETFILTER;
-    hop.protocol = IPPROTO_TCP;
-    hop.service_id = 0;
-    hop.target_pid = current->process->id;
-    hop.flow_id = new_flow_id();
-    hop.time_ms = unix_time_ms();
+    init_hop( &hop, WFP_SERVICE_NETFILTER, local_ep.port, &orig_ep, &peer_ep );
     if (wfp_socket_add_hop( wfp, NULL, &hop, key ) != WFP_STORE_OK) return;
 
     if (debug_level)
         fprintf( stderr, "wfp: connection on fd %d was redirected by netfilter (original port %u)\n",
-                 sock->unix_fd, hop.original_dst.port );
+                 sock->unix_fd, orig_ep.port );
 }
 
-/* The redirect state of a connected TCP socket, looking at netfilter the
- * first time; NULL with the error set if there is none to have. */
+/* The redirect state of a connected TCP socket, settled the first time
+ * somebody asks; NULL with the error set if there is none to have. */
 static struct wfp_socket *connection_state( struct wfp_socket **slot, const struct wfp_sock_info *sock,
                                             const uint8_t **key )
 {
@@ -192,7 +551,8 @@ static struct wfp_socket *connection_state( struct wfp_socket **slot, const stru
         set_error( STATUS_NO_MEMORY );
         return NULL;
     }
-    if (!wfp->redirect_checked && !wfp->records) check_netfilter_redirect( wfp, sock, *key );
+    if (wfp->arrival) resolve_arrival( wfp, sock, *key );
+    else if (!wfp->redirect_checked && !wfp->records) check_netfilter_redirect( wfp, sock, *key );
     return wfp;
 }
 
@@ -219,7 +579,7 @@ static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_i
 
     /* A context describes the redirection that brought an accepted
      * connection here; an outbound socket's records have none. */
-    if (!wfp->inbound || !wfp_socket_last_hop( wfp, key, &hop ) ||
+    if (!wfp->inbound || wfp->context_none || !wfp_socket_last_hop( wfp, key, &hop ) ||
         !(*size = wfp_context_default( &hop, context, WFP_CONTEXT_DEFAULT_SIZE )))
     {
         set_error( STATUS_FWP_NOT_FOUND );
@@ -269,12 +629,29 @@ static void query_redirect_size( struct wfp_socket **slot, const struct wfp_sock
     reply_data( async, &reply, sizeof(reply) );
 }
 
+/* The SO_MARK that lets a connection with these records through the
+ * netfilter rules of every service that redirected it already. */
+static uint32_t records_mark( const struct wfp_records *records )
+{
+    uint32_t mark = 0;
+    unsigned int i;
+
+    load_config( &services_cache, add_service );
+    for (i = 0; i < records->hop_count; i++)
+        if (records->hops[i].service_kind == WFP_SERVICE_NETFILTER)
+            mark |= service_mark( records->hops[i].service_id );
+    return mark;
+}
+
 static void set_redirect_records( struct wfp_socket **slot, const struct wfp_sock_info *sock )
 {
     enum wfp_records_status status;
+    struct wfp_records records;
+    const struct wfp_hop *last;
     struct wfp_socket *wfp;
     const uint8_t *key;
     data_size_t size = get_req_data_size();
+    uint32_t mark;
 
     /* UDP flows carry their records in control messages, not in this ioctl */
     if (!is_tcp( sock ) || sock->listening || !size || size > WINE_AFD_WFP_MAX_RECORDS_INPUT)
@@ -293,11 +670,39 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
         set_error( STATUS_ACCESS_DENIED );
         return;
     }
+    if ((status = wfp_records_decode( get_req_data(), size, key, &records, NULL )) != WFP_RECORDS_OK)
+    {
+        if (debug_level) fprintf( stderr, "wfp: refusing records: %s\n", wfp_records_status_name( status ) );
+        set_error( STATUS_INVALID_PARAMETER );
+        return;
+    }
+
+    /* Records are for the process the connection was redirected to (its
+     * localRedirectTargetPID), which was running when they were made; a
+     * blob that another process got hold of is refused. */
+    last = &records.hops[records.hop_count - 1];
+    if (last->target_pid != current->process->id || last->time_ms < process_start_ms( current->process ))
+    {
+        if (debug_level) fprintf( stderr, "wfp: refusing records issued to process %04x\n", last->target_pid );
+        set_error( STATUS_ACCESS_DENIED );
+        return;
+    }
+
     if (!(wfp = wfp_socket_get( slot )))
     {
         set_error( STATUS_NO_MEMORY );
         return;
     }
+
+    /* without CAP_NET_ADMIN (or CAP_NET_RAW) the kernel refuses the mark */
+    if (((mark = records_mark( &records )) || wfp->marked) &&
+        setsockopt( sock->unix_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark) ))
+    {
+        if (debug_level) fprintf( stderr, "wfp: cannot mark the socket %#x: %s\n", mark, strerror( errno ) );
+        set_error( STATUS_ACCESS_DENIED );
+        return;
+    }
+    wfp->marked = !!mark;
 
     switch (wfp_socket_set_records( wfp, get_req_data(), size, key, &status ))
     {
@@ -308,7 +713,6 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
         set_error( STATUS_NO_MEMORY );
         break;
     default:
-        if (debug_level) fprintf( stderr, "wfp: refusing records: %s\n", wfp_records_status_name( status ) );
         set_error( STATUS_INVALID_PARAMETER );
         break;
     }
@@ -415,11 +819,34 @@ static void get_original_dst( struct wfp_socket **slot, const struct wfp_sock_in
     reply_data( async, addr, size );
 }
 
+/* what the redirect state of this wineserver takes, for tests and soak runs */
+static void get_stats( struct async *async )
+{
+    struct afd_wfp_stats stats;
+
+    if (get_reply_max_size() < sizeof(stats))
+    {
+        set_error( STATUS_BUFFER_TOO_SMALL );
+        return;
+    }
+    load_config( &rules_cache, add_rule );
+    load_config( &services_cache, add_service );
+    stats.sockets = wfp_socket_count;
+    stats.pending = pending.count;
+    stats.rules = rules_cache.count;
+    stats.services = services_cache.count;
+    reply_data( async, &stats, sizeof(stats) );
+}
+
 void wfp_sock_ioctl( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
                      struct async *async )
 {
     switch (code)
     {
+    case IOCTL_AFD_WINE_GET_WFP_STATS:
+        get_stats( async );
+        return;
+
     case IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_RECORDS:
     case IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_CONTEXT:
         query_redirect( slot, sock, code, async );

@@ -29,18 +29,52 @@
 #include <netinet/in.h>
 
 #include "wfp_store.h"
+#include "wfp_pending.h"
+
+unsigned int wfp_socket_count;
 
 struct wfp_socket *wfp_socket_get( struct wfp_socket **slot )
 {
-    if (!*slot) *slot = calloc( 1, sizeof(**slot) );
+    if (!*slot && (*slot = calloc( 1, sizeof(**slot) ))) wfp_socket_count++;
     return *slot;
 }
 
 void wfp_socket_free( struct wfp_socket *wfp )
 {
     if (!wfp) return;
+    wfp_pending_free( wfp->arrival );
     free( wfp->records );
     free( wfp );
+    wfp_socket_count--;
+}
+
+/* A socket takes over the connection of another (AcceptEx of a connection
+ * that WSAAccept deferred); it keeps its own endpoint handle. */
+void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from )
+{
+    struct wfp_socket *old = *to;
+    uint64_t handle;
+
+    *to = *from;
+    *from = NULL;
+    if (!old) return;
+    if (!(handle = old->endpoint_handle) || (*to && (*to)->endpoint_handle))
+    {
+        wfp_socket_free( old );
+        return;
+    }
+    if (*to)
+    {
+        (*to)->endpoint_handle = handle;
+        wfp_socket_free( old );
+        return;
+    }
+    /* nothing to take over: keep only the handle */
+    wfp_pending_free( old->arrival );
+    free( old->records );
+    memset( old, 0, sizeof(*old) );
+    old->endpoint_handle = handle;
+    *to = old;
 }
 
 static void replace_records( struct wfp_socket *wfp, uint8_t *records, size_t size, int inbound )

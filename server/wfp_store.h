@@ -41,18 +41,32 @@
 #define WFP_SOCKADDR_IN_SIZE       16
 #define WFP_SOCKADDR_IN6_SIZE      28
 
-/* Redirect state of one socket.  Sockets that nobody asks about have
- * none: the wineserver's struct sock holds a NULL pointer. */
+struct wfp_pending;
+
+/* Redirect state of one socket.  Sockets that nobody asks about, that
+ * carry no records and that no rule redirected have none: the
+ * wineserver's struct sock holds a NULL pointer. */
 struct wfp_socket
 {
     uint8_t     *records;               /* an authentic blob, or NULL */
     uint16_t     records_size;
     unsigned int inbound : 1;           /* the records tell how this accepted connection got here */
-    unsigned int redirect_checked : 1;  /* netfilter was asked whether it redirected the connection */
+    unsigned int redirect_checked : 1;  /* the records of the connection are settled */
+    unsigned int context_none : 1;      /* the rule that redirected it gives no context */
+    unsigned int marked : 1;            /* SET gave the socket an SO_MARK */
     unsigned int ip_redirect_records : 1;   /* IP_WFP_REDIRECT_RECORDS option value */
     unsigned int ip_redirect_context : 1;   /* IP_WFP_REDIRECT_CONTEXT option value */
+    unsigned int connect_pending : 1;   /* connect() is under way with the fields below */
+    uint8_t      connect_rule_context;  /* enum wfp_context_layout of the rule */
+    uint16_t     connect_rule_service;  /* the rule that redirected this connect(), or 0 */
+    struct wfp_endpoint connect_original;     /* where the program asked to connect */
+    struct wfp_endpoint connect_destination;  /* where it connects */
+    struct wfp_pending *arrival;        /* an accepted connection's note from its connecting side */
     uint64_t     endpoint_handle;       /* SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, 0 until asked */
 };
+
+/* how many sockets have state, for the statistics */
+extern unsigned int wfp_socket_count;
 
 enum wfp_store_result
 {
@@ -64,6 +78,7 @@ enum wfp_store_result
 
 extern struct wfp_socket *wfp_socket_get( struct wfp_socket **slot );
 extern void wfp_socket_free( struct wfp_socket *wfp );
+extern void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from );
 extern enum wfp_store_result wfp_socket_set_records( struct wfp_socket *wfp, const void *blob, size_t size,
                                                      const uint8_t key[WFP_RECORDS_KEY_SIZE],
                                                      enum wfp_records_status *status );

@@ -675,6 +675,8 @@ static void test_redirected(int family)
     ret = set_records(out, records, records_size, &size);
     ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEISCONN, "SET after connect: got %d, error %u\n",
        ret, WSAGetLastError());
+    s2 = accept(listener, NULL, NULL);
+    closesocket(s2);
     closesocket(out);
 
     /* a connection straight to the listener was not redirected */
