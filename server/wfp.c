@@ -256,6 +256,40 @@ static int is_rule_target( const struct wfp_rule *rule )
     return !strcmp( image, rule->target_image );
 }
 
+/* the conntrack original destination of a connection: where its
+ * connecting side meant to go before netfilter redirected it */
+static int get_conntrack_original_dst( int unix_fd, const struct wfp_endpoint *local, struct wfp_endpoint *dst )
+{
+    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } orig;
+    socklen_t len;
+    int ret;
+
+    /* conntrack is per address family; a v4-mapped socket has an IPv4 flow */
+    if (local->family == 4)
+    {
+        len = sizeof(orig.in);
+        ret = getsockopt( unix_fd, SOL_IP, LINUX_SO_ORIGINAL_DST, &orig.in, &len );
+    }
+    else
+    {
+        len = sizeof(orig.in6);
+        ret = getsockopt( unix_fd, SOL_IPV6, LINUX_IP6T_SO_ORIGINAL_DST, &orig.in6, &len );
+    }
+    /* ENOENT: no conntrack entry; ENOPROTOOPT: no conntrack at all */
+    return !ret && wfp_endpoint_from_sockaddr( &orig.addr, len, dst );
+}
+
+static int get_endpoints( int unix_fd, struct wfp_endpoint *local, struct wfp_endpoint *peer )
+{
+    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } addr;
+    socklen_t len = sizeof(addr);
+
+    if (getsockname( unix_fd, &addr.addr, &len ) || !wfp_endpoint_from_sockaddr( &addr.addr, len, local ))
+        return 0;
+    len = sizeof(addr);
+    return !getpeername( unix_fd, &addr.addr, &len ) && wfp_endpoint_from_sockaddr( &addr.addr, len, peer );
+}
+
 /*
  * Connections in flight
  */
@@ -361,13 +395,12 @@ void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, s
     wfp->connect_pending = 0;
     if (!wfp_endpoint_from_sockaddr( local, len, &source )) return;
 
-    if (!(entry = wfp_pending_add( &pending, &source )))
+    if (!(entry = wfp_pending_add( &pending, &source, &wfp->connect_destination )))
     {
         fprintf( stderr, "wineserver: %u connections with WFP redirect records are in flight; "
                  "this one does not carry its records\n", pending.count );
         return;
     }
-    entry->destination = wfp->connect_destination;
     entry->original_dst = wfp->connect_original;
     entry->rule_service = wfp->connect_rule_service;
     entry->rule_context = wfp->connect_rule_context;
@@ -386,15 +419,20 @@ void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, s
  * when somebody asks.  Free while no notes exist. */
 void wfp_sock_accepted( struct wfp_socket **slot, int unix_fd )
 {
-    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } peer;
-    socklen_t len = sizeof(peer);
-    struct wfp_endpoint source;
+    struct wfp_endpoint local, peer, orig;
     struct wfp_pending *entry;
     struct wfp_socket *wfp;
 
     if (!pending.count) return;
-    if (getpeername( unix_fd, &peer.addr, &len ) || !wfp_endpoint_from_sockaddr( &peer.addr, len, &source )) return;
-    if (!(entry = wfp_pending_take( &pending, &source ))) return;
+    if (!get_endpoints( unix_fd, &local, &peer )) return;
+    if (!(entry = wfp_pending_take( &pending, &peer, &local )))
+    {
+        /* netfilter may have sent it here from where it connected */
+        if (!get_conntrack_original_dst( unix_fd, &local, &orig ) || wfp_endpoint_equal( &orig, &local ) ||
+            !(entry = wfp_pending_take( &pending, &peer, &orig )))
+            return;
+        entry->netfilter = 1;
+    }
     if (!(wfp = wfp_socket_get( slot )))
     {
         wfp_pending_free( entry );
@@ -452,8 +490,7 @@ static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info 
         init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, entry->rule_service, &entry->original_dst, &entry->source );
         wfp->context_none = entry->rule_context == WFP_CONTEXT_NONE;
     }
-    /* arriving somewhere else than where it connected: netfilter sent it */
-    if (get_local_endpoint( sock->unix_fd, &local ) && !wfp_endpoint_equal( &local, &entry->destination ))
+    if (entry->netfilter && get_local_endpoint( sock->unix_fd, &local ))
     {
         init_hop( &hops[count++], WFP_SERVICE_NETFILTER, local.port, &entry->original_dst, &entry->source );
         wfp->context_none = 0;
@@ -480,48 +517,29 @@ static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info 
     wfp_pending_free( entry );
 }
 
-/* Was this accepted connection redirected by netfilter?  If so, give the
- * socket a one-hop chain that says so. */
+/* Was this accepted connection, made by a program outside this
+ * wineserver, redirected by netfilter?  If so, give the socket a one-hop
+ * chain that says so. */
 static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_sock_info *sock,
                                       const uint8_t *key )
 {
-    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } local, peer, orig;
-    socklen_t local_len = sizeof(local), peer_len = sizeof(peer), orig_len;
-    struct wfp_endpoint local_ep, peer_ep, orig_ep;
+    struct wfp_endpoint local, peer, orig;
     struct wfp_hop hop;
-    int ret;
 
     wfp->redirect_checked = 1;
-
-    if (getsockname( sock->unix_fd, &local.addr, &local_len ) ||
-        getpeername( sock->unix_fd, &peer.addr, &peer_len )) return;
-    if (!wfp_endpoint_from_sockaddr( &local.addr, local_len, &local_ep ) ||
-        !wfp_endpoint_from_sockaddr( &peer.addr, peer_len, &peer_ep )) return;
-
-    /* conntrack is per address family; a v4-mapped socket has an IPv4 flow */
-    if (local_ep.family == 4)
-    {
-        orig_len = sizeof(orig.in);
-        ret = getsockopt( sock->unix_fd, SOL_IP, LINUX_SO_ORIGINAL_DST, &orig.in, &orig_len );
-    }
-    else
-    {
-        orig_len = sizeof(orig.in6);
-        ret = getsockopt( sock->unix_fd, SOL_IPV6, LINUX_IP6T_SO_ORIGINAL_DST, &orig.in6, &orig_len );
-    }
-    /* ENOENT: no conntrack entry; ENOPROTOOPT: no conntrack at all */
-    if (ret || !wfp_endpoint_from_sockaddr( &orig.addr, orig_len, &orig_ep )) return;
+    if (!get_endpoints( sock->unix_fd, &local, &peer ) ||
+        !get_conntrack_original_dst( sock->unix_fd, &local, &orig )) return;
 
     /* The original destination of a connection nobody redirected is our
      * own address (or, seen from a connecting socket, the peer's). */
-    if (wfp_endpoint_equal( &orig_ep, &local_ep ) || wfp_endpoint_equal( &orig_ep, &peer_ep )) return;
+    if (wfp_endpoint_equal( &orig, &local ) || wfp_endpoint_equal( &orig, &peer )) return;
 
-    init_hop( &hop, WFP_SERVICE_NETFILTER, local_ep.port, &orig_ep, &peer_ep );
+    init_hop( &hop, WFP_SERVICE_NETFILTER, local.port, &orig, &peer );
     if (wfp_socket_add_hop( wfp, NULL, &hop, key ) != WFP_STORE_OK) return;
 
     if (debug_level)
         fprintf( stderr, "wfp: connection on fd %d was redirected by netfilter (original port %u)\n",
-                 sock->unix_fd, orig_ep.port );
+                 sock->unix_fd, orig.port );
 }
 
 /* The redirect state of a connected TCP socket, settled the first time

@@ -30,9 +30,9 @@
 
 #include "wfp_pending.h"
 
-static unsigned int endpoint_hash( const struct wfp_endpoint *ep )
+static unsigned int hash_endpoint( unsigned int hash, const struct wfp_endpoint *ep )
 {
-    unsigned int i, hash = 2166136261u, len = ep->family == 4 ? 4 : 16;
+    unsigned int i, len = ep->family == 4 ? 4 : 16;
 
     hash = (hash ^ ep->family) * 16777619u;
     hash = (hash ^ (ep->port & 0xff)) * 16777619u;
@@ -41,11 +41,20 @@ static unsigned int endpoint_hash( const struct wfp_endpoint *ep )
     return hash;
 }
 
-static struct wfp_pending **find_slot( struct wfp_pending_table *table, const struct wfp_endpoint *source )
+/* FNV-1a over both endpoints */
+static unsigned int entry_hash( const struct wfp_endpoint *source, const struct wfp_endpoint *destination )
 {
-    struct wfp_pending **slot = &table->buckets[endpoint_hash( source ) % table->bucket_count];
+    return hash_endpoint( hash_endpoint( 2166136261u, source ), destination );
+}
 
-    while (*slot && !wfp_endpoint_equal( &(*slot)->source, source )) slot = &(*slot)->next;
+static struct wfp_pending **find_slot( struct wfp_pending_table *table, const struct wfp_endpoint *source,
+                                       const struct wfp_endpoint *destination )
+{
+    struct wfp_pending **slot = &table->buckets[entry_hash( source, destination ) % table->bucket_count];
+
+    while (*slot && !(wfp_endpoint_equal( &(*slot)->source, source ) &&
+                      wfp_endpoint_equal( &(*slot)->destination, destination )))
+        slot = &(*slot)->next;
     return slot;
 }
 
@@ -59,7 +68,7 @@ static int grow( struct wfp_pending_table *table )
     {
         for (entry = table->buckets[i]; entry; entry = next)
         {
-            unsigned int b = endpoint_hash( &entry->source ) % count;
+            unsigned int b = entry_hash( &entry->source, &entry->destination ) % count;
             next = entry->next;
             entry->next = buckets[b];
             buckets[b] = entry;
@@ -78,15 +87,16 @@ void wfp_pending_free( struct wfp_pending *entry )
     free( entry );
 }
 
-/* A new entry for source, with everything but the key zeroed; it replaces
- * an old one with the same source (that connection is gone: its port is
- * in use again).  NULL if the table is full or memory is short. */
-struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source )
+/* A new entry, with everything but the key zeroed; it replaces an old one
+ * with the same endpoints (that connection is gone: they are in use
+ * again).  NULL if the table is full or memory is short. */
+struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source,
+                                     const struct wfp_endpoint *destination )
 {
     struct wfp_pending *entry, **slot;
 
     if (table->count >= table->bucket_count * 2 && !grow( table ) && !table->bucket_count) return NULL;
-    slot = find_slot( table, source );
+    slot = find_slot( table, source, destination );
     if (*slot)
     {
         entry = *slot;
@@ -97,19 +107,20 @@ struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const stru
     if (table->count >= WFP_PENDING_MAX) return NULL;
     if (!(entry = calloc( 1, sizeof(*entry) ))) return NULL;
     entry->source = *source;
-    entry->seen = table->generation;
+    entry->destination = *destination;
     entry->next = *slot;
     *slot = entry;
     table->count++;
     return entry;
 }
 
-struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source )
+struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source,
+                                      const struct wfp_endpoint *destination )
 {
     struct wfp_pending *entry, **slot;
 
     if (!table->count) return NULL;
-    slot = find_slot( table, source );
+    slot = find_slot( table, source, destination );
     if (!(entry = *slot)) return NULL;
     *slot = entry->next;
     entry->next = NULL;
@@ -213,19 +224,53 @@ int wfp_for_each_tcp_connection( void (*func)( const struct wfp_endpoint *local,
     return ok;
 }
 
-static void mark_seen( struct wfp_pending_table *table, const struct wfp_endpoint *ep )
+/* The endpoints of every connection the kernel knows, sorted.  A note is
+ * alive while its source is one of them: the connecting side has it as
+ * its local address, the accepting side (in an accept queue, or accepted
+ * outside this wineserver) as its remote one, whatever netfilter did to
+ * the destination. */
+struct endpoint_set
 {
-    struct wfp_pending *entry = *find_slot( table, ep );
-    if (entry) entry->seen = table->generation;
+    struct wfp_endpoint *endpoints;
+    size_t count, capacity;
+    int failed;
+};
+
+static void collect_endpoints( const struct wfp_endpoint *local, const struct wfp_endpoint *remote, void *arg )
+{
+    struct endpoint_set *set = arg;
+
+    if (set->count + 2 > set->capacity)
+    {
+        size_t capacity = set->capacity ? set->capacity * 2 : 256;
+        struct wfp_endpoint *endpoints = realloc( set->endpoints, capacity * sizeof(*endpoints) );
+
+        if (!endpoints)
+        {
+            set->failed = 1;
+            return;
+        }
+        set->endpoints = endpoints;
+        set->capacity = capacity;
+    }
+    set->endpoints[set->count++] = *local;
+    set->endpoints[set->count++] = *remote;
 }
 
-static void seen_connection( const struct wfp_endpoint *local, const struct wfp_endpoint *remote, void *arg )
+/* an order on family, port and address; the scope does not take part, as
+ * in the kernel's view of a connection */
+static int compare_endpoints( const void *a, const void *b )
 {
-    /* the connecting side has the entry's address as its local one, the
-     * accepting side (in an accept queue, or accepted outside this
-     * wineserver) as its remote one */
-    mark_seen( arg, local );
-    mark_seen( arg, remote );
+    const struct wfp_endpoint *x = a, *y = b;
+
+    if (x->family != y->family) return x->family < y->family ? -1 : 1;
+    if (x->port != y->port) return x->port < y->port ? -1 : 1;
+    return memcmp( x->addr, y->addr, x->family == 4 ? 4 : 16 );
+}
+
+static int endpoint_known( const struct endpoint_set *set, const struct wfp_endpoint *ep )
+{
+    return set->count && bsearch( ep, set->endpoints, set->count, sizeof(*set->endpoints), compare_endpoints );
 }
 
 /* Drop the entries of connections that the kernel no longer knows, and
@@ -234,13 +279,14 @@ static void seen_connection( const struct wfp_endpoint *local, const struct wfp_
 unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms, uint64_t grace_ms,
                                 uint64_t max_age_ms )
 {
+    struct endpoint_set set = { NULL, 0, 0, 0 };
     struct wfp_pending **slot, *entry;
     unsigned int i, dropped = 0;
     int known;
 
     if (!table->count) return 0;
-    table->generation++;
-    known = wfp_for_each_tcp_connection( seen_connection, table );
+    known = wfp_for_each_tcp_connection( collect_endpoints, &set ) && !set.failed;
+    if (known && set.count) qsort( set.endpoints, set.count, sizeof(*set.endpoints), compare_endpoints );
 
     for (i = 0; i < table->bucket_count; i++)
     {
@@ -249,7 +295,7 @@ unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms
         {
             uint64_t age = now_ms > entry->created_ms ? now_ms - entry->created_ms : 0;
 
-            if (age > max_age_ms || (known && entry->seen != table->generation && age > grace_ms))
+            if (age > max_age_ms || (known && age > grace_ms && !endpoint_known( &set, &entry->source )))
             {
                 *slot = entry->next;
                 wfp_pending_free( entry );
@@ -259,5 +305,6 @@ unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms
             else slot = &entry->next;
         }
     }
+    free( set.endpoints );
     return dropped;
 }

@@ -21,11 +21,15 @@
 /*
  * When a socket that carries records (from SET), or that a rule
  * redirected, connects, the wineserver notes the connection here, keyed
- * by the connecting socket's local address: the accepting side sees it as
- * the peer address.  accept() takes the entry; a connection that nobody
- * in this wineserver accepts is dropped once the kernel no longer knows
- * it.  The note does not depend on the connecting socket, which may be
- * closed before the accept.  Plain C, tested natively.
+ * by its two endpoints as the connecting socket sees them: the accepting
+ * side finds them as its peer address and its own address (or, if
+ * netfilter redirected the connection, its conntrack original
+ * destination).  Both are needed: Linux gives one local port to several
+ * connections that go to different destinations.  accept() takes the
+ * entry; a connection that nobody in this wineserver accepts is dropped
+ * once the kernel no longer knows it.  The note does not depend on the
+ * connecting socket, which may be closed before the accept.  Plain C,
+ * tested natively.
  */
 
 #ifndef __WINE_SERVER_WFP_PENDING_H
@@ -41,16 +45,16 @@
 struct wfp_pending
 {
     struct wfp_pending *next;          /* in the hash chain */
-    struct wfp_endpoint source;        /* the connecting socket's local endpoint: the key */
-    struct wfp_endpoint destination;   /* where it connected */
+    struct wfp_endpoint source;        /* the connecting socket's local endpoint */
+    struct wfp_endpoint destination;   /* where it connected; with source, the key */
     struct wfp_endpoint original_dst;  /* where the program asked to connect (before a rule) */
     uint8_t            *records;       /* the connecting socket's records, or NULL */
     uint16_t            records_size;
     uint16_t            rule_service;  /* the service of the rule that redirected it, or 0 */
     uint8_t             rule_context;  /* its enum wfp_context_layout */
+    uint8_t             netfilter;     /* netfilter redirected it on its way to the accept */
     uint32_t            owner_pid;     /* the process that connected */
     uint64_t            created_ms;
-    unsigned int        seen;          /* sweep generation in which the kernel knew it */
 };
 
 struct wfp_pending_table
@@ -58,11 +62,12 @@ struct wfp_pending_table
     struct wfp_pending **buckets;
     unsigned int         bucket_count;
     unsigned int         count;
-    unsigned int         generation;
 };
 
-extern struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source );
-extern struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source );
+extern struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source,
+                                            const struct wfp_endpoint *destination );
+extern struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source,
+                                             const struct wfp_endpoint *destination );
 extern void wfp_pending_free( struct wfp_pending *entry );
 extern void wfp_pending_clear( struct wfp_pending_table *table );
 extern unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms, uint64_t grace_ms,

@@ -46,45 +46,64 @@ static struct wfp_endpoint v4( uint32_t addr, uint16_t port )
     return ep;
 }
 
+static const struct wfp_endpoint *dest( void )
+{
+    static struct wfp_endpoint ep;
+    ep = v4( 0x7f000002, 8080 );
+    return &ep;
+}
+
 static void test_add_take( void **state )
 {
     struct wfp_pending_table table = { 0 };
-    struct wfp_endpoint a = v4( 0x7f000001, 40000 ), b = v4( 0x7f000001, 40001 ), c;
+    struct wfp_endpoint a = v4( 0x7f000001, 40000 ), b = v4( 0x7f000001, 40001 ), c, other = v4( 0x7f000003, 9 );
     struct wfp_pending *entry;
     unsigned int i;
 
     (void)state;
-    assert_null( wfp_pending_take( &table, &a ) );
-    entry = wfp_pending_add( &table, &a );
+    assert_null( wfp_pending_take( &table, &a, dest() ) );
+    entry = wfp_pending_add( &table, &a, dest() );
     assert_non_null( entry );
+    assert_true( wfp_endpoint_equal( &entry->destination, dest() ) );
     entry->rule_service = 7;
-    assert_non_null( wfp_pending_add( &table, &b ) );
+    assert_non_null( wfp_pending_add( &table, &b, dest() ) );
     assert_int_equal( table.count, 2 );
 
-    /* a second connection from the same address replaces the first */
-    entry = wfp_pending_add( &table, &a );
+    /* Linux gives a local port to several connections with different
+     * destinations: each is found by both endpoints */
+    entry = wfp_pending_add( &table, &a, &other );
+    assert_non_null( entry );
+    entry->rule_service = 9;
+    assert_int_equal( table.count, 3 );
+
+    /* a second connection between the same endpoints replaces the first */
+    entry = wfp_pending_add( &table, &a, dest() );
     assert_int_equal( entry->rule_service, 0 );
-    assert_int_equal( table.count, 2 );
+    assert_int_equal( table.count, 3 );
 
-    entry = wfp_pending_take( &table, &a );
+    entry = wfp_pending_take( &table, &a, dest() );
     assert_non_null( entry );
     assert_true( wfp_endpoint_equal( &entry->source, &a ) );
     wfp_pending_free( entry );
-    assert_null( wfp_pending_take( &table, &a ) );
+    assert_null( wfp_pending_take( &table, &a, dest() ) );
+    entry = wfp_pending_take( &table, &a, &other );
+    assert_non_null( entry );
+    assert_int_equal( entry->rule_service, 9 );
+    wfp_pending_free( entry );
     assert_int_equal( table.count, 1 );
 
     /* many entries: the table grows and finds each of them */
     for (i = 0; i < 5000; i++)
     {
         c = v4( 0x7f000000 + i / 1000, 1000 + i );
-        assert_non_null( wfp_pending_add( &table, &c ) );
+        assert_non_null( wfp_pending_add( &table, &c, dest() ) );
     }
     assert_int_equal( table.count, 5001 );
     assert_true( table.bucket_count >= 2048 );
     for (i = 0; i < 5000; i += 7)
     {
         c = v4( 0x7f000000 + i / 1000, 1000 + i );
-        entry = wfp_pending_take( &table, &c );
+        entry = wfp_pending_take( &table, &c, dest() );
         assert_non_null( entry );
         wfp_pending_free( entry );
     }
@@ -102,13 +121,13 @@ static void test_cap( void **state )
     for (i = 0; i < WFP_PENDING_MAX; i++)
     {
         ep = v4( 0x0a000000 + i, 80 );
-        assert_non_null( wfp_pending_add( &table, &ep ) );
+        assert_non_null( wfp_pending_add( &table, &ep, dest() ) );
     }
     ep = v4( 0x0b000000, 80 );
-    assert_null( wfp_pending_add( &table, &ep ) );
+    assert_null( wfp_pending_add( &table, &ep, dest() ) );
     /* replacing an entry is not growing */
     ep = v4( 0x0a000000, 80 );
-    assert_non_null( wfp_pending_add( &table, &ep ) );
+    assert_non_null( wfp_pending_add( &table, &ep, dest() ) );
     wfp_pending_clear( &table );
 }
 
@@ -139,7 +158,7 @@ static int kernel_can_say( void )
     struct wfp_endpoint ep = v4( 0x01020304, 5 );
     unsigned int dropped;
 
-    wfp_pending_add( &table, &ep );
+    wfp_pending_add( &table, &ep, dest() );
     dropped = wfp_pending_sweep( &table, 1000000, 0, 1u << 31 );
     wfp_pending_clear( &table );
     return dropped == 1;   /* the kernel was asked and knew nothing of it */
@@ -167,24 +186,24 @@ static void test_sweep( void **state )
     close( s3 );
     usleep( 100000 );
 
-    assert_non_null( (entry = wfp_pending_add( &table, &open_ep )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &open_ep, dest() )) );
     entry->created_ms = 0;
-    assert_non_null( (entry = wfp_pending_add( &table, &queued_ep )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &queued_ep, dest() )) );
     entry->created_ms = 0;
-    assert_non_null( (entry = wfp_pending_add( &table, &closed_ep )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &closed_ep, dest() )) );
     entry->created_ms = 0;
-    assert_non_null( (entry = wfp_pending_add( &table, &young_ep )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &young_ep, dest() )) );
     entry->created_ms = 9900;
 
     assert_int_equal( wfp_pending_sweep( &table, 10000, 500, 600000 ), 1 );
     assert_int_equal( table.count, 3 );
-    assert_null( wfp_pending_take( &table, &closed_ep ) );
+    assert_null( wfp_pending_take( &table, &closed_ep, dest() ) );
 
     /* the listener goes away: the queued connection dies with it */
     close( l2 );
     usleep( 100000 );
     assert_int_equal( wfp_pending_sweep( &table, 10000, 500, 600000 ), 1 );
-    entry = wfp_pending_take( &table, &queued_ep );
+    entry = wfp_pending_take( &table, &queued_ep, dest() );
     assert_null( entry );
 
     /* and everything is dropped once it is too old */
