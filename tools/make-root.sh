@@ -31,8 +31,9 @@ bindir=$dest/lib/wine
 dlldir=$dest/lib/x86_64-linux-gnu/wine
 mkdir -p "$bindir" "$dlldir/x86_64-unix" "$dlldir/x86_64-windows" "$dest/share"
 
-# copy if different, keeping the timestamp (the launcher compares it)
-copy() { cmp -s "$1" "$2" || cp -p "$1" "$2"; }
+# Copy if different, keeping the timestamp (the launcher compares it).
+# The new file is renamed into place: the old one may be running.
+copy() { cmp -s "$1" "$2" || { cp -p "$1" "$2.tmp" && mv -f "$2.tmp" "$2"; }; }
 
 copy "$sys_bindir/wine64" "$bindir/wine64"
 copy "$wineserver" "$bindir/wineserver64"
