@@ -49,6 +49,9 @@ kill_servers()
 
 is_root() { test "$(id -u)" = 0; }
 
+# the Windows path of a Unix path (Wine's Z: drive)
+winepath_of() { printf 'Z:%s' "$1" | tr / '\\'; }
+
 # netns_usable: root, ip and nft present, and the kernel lets us make a
 # namespace with a NAT rule.  Prints the reason when it cannot.
 netns_usable()

@@ -85,14 +85,21 @@ int main( int argc, char **argv )
         if (accept_delay) Sleep( accept_delay );
         for (i = 0; i < count && max; i++)
         {
+            u_long nonblocking = 1;
             SOCKET s;
             HANDLE thread;
 
-            if (!FD_ISSET( listeners[i], &set ) || (s = accept( listeners[i], NULL, NULL )) == INVALID_SOCKET)
-                continue;
-            if ((thread = CreateThread( NULL, 0, serve, (void *)(ULONG_PTR)s, 0, NULL ))) CloseHandle( thread );
-            else closesocket( s );
-            if (max > 0) max--;
+            if (!FD_ISSET( listeners[i], &set )) continue;
+            /* take every connection that is waiting */
+            ioctlsocket( listeners[i], FIONBIO, &nonblocking );
+            while (max && (s = accept( listeners[i], NULL, NULL )) != INVALID_SOCKET)
+            {
+                nonblocking = 0;
+                ioctlsocket( s, FIONBIO, &nonblocking );
+                if ((thread = CreateThread( NULL, 0, serve, (void *)(ULONG_PTR)s, 0, NULL ))) CloseHandle( thread );
+                else closesocket( s );
+                if (max > 0) max--;
+            }
         }
     }
     Sleep( 1000 );

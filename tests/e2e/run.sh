@@ -1,41 +1,238 @@
 #!/bin/sh
 # End-to-end tests: real Windows programs under wine-wfp.
+#
+#  1. the overlay is what runs (wineserver and ws2_32.dll);
+#  2. in-Wine redirection rules (no root needed): one proxy and two
+#     chained, IPv4 and IPv6; 1,000 sequential and 200 concurrent
+#     connections; a client that closes before the accept; records set by
+#     another process, and altered records; a proxy killed mid-flight;
+#  3. nftables in a network namespace (root): one proxy and two chained,
+#     IPv4 and IPv6; 200 concurrent connections; SET without the right to
+#     mark the socket.
+#
+# Every connection's bytes must come back exactly, and the origin must see
+# exactly the hops it was sent through (see client.c and origin.c).
 . "$WFP_SRCDIR/tests/lib.sh"
 
 E2E=$WFP_BUILDDIR/build/e2e
+PROGRAMS=$WFP_BUILDDIR/build/programs
+LOGS=$E2E/logs
+rm -rf "$LOGS"; mkdir -p "$LOGS"
 pass=0; fail=0; skip=0
-ok()   { echo "e2e: ok: $*"; pass=$((pass + 1)); }
-bad()  { echo "e2e: FAILED: $*"; fail=$((fail + 1)); }
+ok()      { echo "e2e: ok: $*"; pass=$((pass + 1)); }
+bad()     { echo "e2e: FAILED: $*"; fail=$((fail + 1)); }
+skipped() { echo "e2e: skipped: $*"; skip=$((skip + 1)); }
+
+ns=""
+cleanup()
+{
+    pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
+    kill_servers
+    test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null
+}
+trap cleanup EXIT
+
+# run_in PREFIX COMMAND...: a Windows program in the foreground; output in
+# files only (services of the session inherit stdout)
+IN_NS=""
+wfp() { WINEPREFIX=$prefix $IN_NS "$WINE_WFP" "$@"; }
+start() { log=$1; shift; WINEPREFIX=$prefix $IN_NS "$WINE_WFP" "$@" >"$LOGS/$log" 2>&1 & }
+wait_for() { for i in $(seq 300); do grep -q "$2" "$LOGS/$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+# client NAME TARGET CLIENT-ARGS...: one client run, judged by its exit status
+client()
+{
+    name=$1; shift
+    if wfp "$E2E/client.exe" "$@" >"$LOGS/client-$name.log" 2>&1; then
+        ok "$name: $(tail -n 1 "$LOGS/client-$name.log" | sed 's/^client: //')"
+    else
+        bad "$name: $(tail -n 5 "$LOGS/client-$name.log" | tr '\n' ' ')"
+    fi
+}
+
+stats() { wfp "$E2E/wfpstat.exe" >"$LOGS/stats.log" 2>&1; cat "$LOGS/stats.log"; }
+
+# wait_empty WHAT: the wineserver's tables return to empty
+wait_empty()
+{
+    for i in $(seq 60); do
+        s=$(stats)
+        case "$s" in *"sockets=0 pending=0"*) ok "$1: the wineserver's tables are empty again ($s)"; return ;; esac
+        sleep 0.5
+    done
+    bad "$1: the wineserver's tables did not empty: $s"
+}
+
+# ---- 1. the overlay is what runs -------------------------------------------
 
 prefix=$(fresh_prefix e2e wfp)
-export WINEPREFIX=$prefix
-trap kill_servers EXIT
-
-# ---- the overlay is what runs ----------------------------------------------
-# Keep a server up so that its executable can be inspected.
-# (Output goes to files: services started by the session inherit stdout,
-# so a command substitution would wait for them.)
-"$WINESERVER_WFP" -p
-"$WINE_WFP" "$E2E/overlay-info.exe" >"$E2E/overlay-info.log" 2>&1
-cat "$E2E/overlay-info.log"
-pid=$("$WINE_WFP" --server-pid)
+WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>&1
+wfp "$E2E/overlay-info.exe" >"$LOGS/overlay-info.log" 2>&1
+cat "$LOGS/overlay-info.log"
+pid=$(WINEPREFIX=$prefix "$WINE_WFP" --server-pid)
 server_exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
 echo "wineserver: pid ${pid:-none}, $server_exe"
 case "$server_exe" in
     "$(realpath "$WFP_ROOT")"/lib/wine/wineserver64) ok "the prefix is served by wine-wfp's wineserver" ;;
     *) bad "the prefix is served by '$server_exe', not by $WFP_ROOT/lib/wine/wineserver64" ;;
 esac
-
-# The DLL in memory carries the link timestamp of the one we built.
-built=$(od -An -tx4 -j $(( $(od -An -tu4 -j 60 -N 4 "$WFP_ROOT/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll") + 8 )) -N 4 \
-        "$WFP_ROOT/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll" | tr -d ' ')
+dll=$WFP_ROOT/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll
+built=$(od -An -tx4 -j $(( $(od -An -tu4 -j 60 -N 4 "$dll") + 8 )) -N 4 "$dll" | tr -d ' ')
 echo "ws2_32.dll built: link timestamp 0x$built"
-if grep -q "link timestamp: 0x$built" "$E2E/overlay-info.log"; then
+if grep -q "link timestamp: 0x$built" "$LOGS/overlay-info.log"; then
     ok "the loaded ws2_32.dll is the one wine-wfp built"
 else
     bad "the loaded ws2_32.dll is not the one wine-wfp built"
 fi
-"$WINESERVER_WFP" -k
 
+# ---- 2. in-Wine redirection rules ------------------------------------------
+
+echo "e2e: in-Wine redirection rules"
+rules() { wfp "$PROGRAMS/wfprules.exe" "$@" >>"$LOGS/wfprules.log" 2>&1; }
+rules add 10-p1 tcp 127.0.0.3:47081 -\> 127.0.0.1:47011
+rules add 11-p1v6 tcp [::1]:47081 -\> [::1]:47011
+rules add 30-late tcp 127.0.0.3:47083 -\> 127.0.0.1:47013
+rules add 40-kill tcp 127.0.0.3:47084 -\> 127.0.0.1:47014
+if rules add bad tcp example.com:80 -\> 127.0.0.1:1 || ! grep -q "invalid rule: bad destination" "$LOGS/wfprules.log"; then
+    bad "wfprules accepted a rule with a host name"
+else
+    ok "wfprules refuses an invalid rule with a clear error"
+fi
+
+start origin.log "$E2E/origin.exe" 127.0.0.3:47081 [::1]:47081 127.0.0.3:47084
+start p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-p1 --dump-records "$(winepath_of "$LOGS/p1-records.hex")" 47011
+wait_for origin.log listening && wait_for p1.log listening || bad "the origin or the proxy did not start"
+
+client "rule, one proxy, IPv4" 127.0.0.3:47081 --expect rule:47011 --count 20
+client "rule, one proxy, IPv6" [::1]:47081 --expect rule:47011 --count 20
+
+# the second proxy's rules come after the first's (rules go by name)
+rules add 20-p2 tcp 127.0.0.3:47081 -\> 127.0.0.1:47012
+rules add 21-p2v6 tcp [::1]:47081 -\> [::1]:47012
+start p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-p2 --quiet 47012
+wait_for p2.log listening || true
+client "rule, two proxies, IPv4" 127.0.0.3:47081 --expect rule:47011,rule:47012 --count 20
+client "rule, two proxies, IPv6" [::1]:47081 --expect rule:47011,rule:47012 --count 20
+client "rule, two proxies, 1000 sequential" 127.0.0.3:47081 --expect rule:47011,rule:47012 --count 1000 --size 1500
+client "rule, two proxies, 200 concurrent" 127.0.0.3:47081 --expect rule:47011,rule:47012 --count 200 --parallel 200 --size 20000
+
+# a client that closes before the listener accepts: the note outlives it
+start late.log "$E2E/origin.exe" --accept-delay 3000 --count 5 127.0.0.1:47013
+wait_for late.log listening || true
+client "rule, client gone before the accept" 127.0.0.3:47083 --count 5 --close-early
+sleep 5
+late=$(grep -c "hops=rule:47013 src_port=[1-9]" "$LOGS/late.log")
+if [ "$late" = 5 ]; then
+    ok "rule, client gone before the accept: all 5 accepted connections carry their records"
+else
+    bad "rule, client gone before the accept: $late of 5 accepted connections carry records"
+fi
+
+# records are for the process they were issued to, and unforgeable
+blob="$LOGS/p1-records.hex"
+if [ -s "$blob" ]; then
+    head -n 1 "$blob" > "$LOGS/one-record.hex"
+    wfp "$E2E/setrecords.exe" "$(winepath_of "$LOGS/one-record.hex")" >"$LOGS/replay.log" 2>&1
+    if grep -q "error 10013" "$LOGS/replay.log"; then ok "records of another process's connection: refused with WSAEACCES"
+    else bad "records of another process's connection: $(cat "$LOGS/replay.log")"; fi
+    wfp "$E2E/setrecords.exe" "$(winepath_of "$LOGS/one-record.hex")" --tamper 40 >"$LOGS/tamper.log" 2>&1
+    if grep -q "error 10022" "$LOGS/tamper.log"; then ok "altered records: refused with WSAEINVAL"
+    else bad "altered records: $(cat "$LOGS/tamper.log")"; fi
+else
+    bad "the proxy wrote no records to $blob"
+fi
+
+# a proxy killed mid-flight
+start p3.log "$PROGRAMS/wfpproxy.exe" --name e2e-p3 --quiet 47014
+wait_for p3.log listening || true
+WINEPREFIX=$prefix "$WINE_WFP" "$E2E/client.exe" 127.0.0.3:47084 --count 10 --parallel 10 --size 200000 --slow \
+    >"$LOGS/client-killed.log" 2>&1 &
+killed_client=$!
+sleep 3
+pkill -9 -f 'wfpproxy.exe --name e2e-p3'
+wait $killed_client
+echo "e2e: the clients of the killed proxy: $(tail -n 1 "$LOGS/client-killed.log")"
+
+pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
+sleep 1
+wait_empty "rules"
+echo "e2e: what the origin saw, by hops:"
+sed -n 's/.*hops=\([^ ]*\).*/\1/p' "$LOGS/origin.log" | sort | uniq -c | sed 's/^/    /'
+WINEPREFIX=$prefix "$WINESERVER_WFP" -k
+
+# ---- 3. nftables -------------------------------------------------------------
+
+if ! reason=$(netns_usable); then
+    skipped "the nftables scenarios: $reason"
+else
+    echo "e2e: nftables in a network namespace"
+    ns=wfp-e2e-$$
+    "$IP" netns add "$ns"
+    "$IP" -n "$ns" link set lo up
+    IN_NS="$IP netns exec $ns"
+    nft_add() { $IN_NS "$NFT" add rule inet wfp_e2e output "$@"; }
+    $IN_NS "$NFT" -f - <<RULES
+table inet wfp_e2e {
+    chain output {
+        type nat hook output priority -100;
+    }
+}
+RULES
+    # a proxy's outbound connection carries its service's mark: let it through
+    nft_add ip daddr 127.0.0.2 tcp dport 8080 meta mark \& 0x100 == 0 redirect to :15001
+    nft_add ip6 daddr ::1 tcp dport 8080 meta mark \& 0x100 == 0 redirect to :15001
+
+    prefix=$(fresh_prefix e2e-nft wfp)
+    $IN_NS env WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>&1
+    rules service add p1 port=15001 mark=0x100
+    rules service add p2 port=15002 mark=0x200
+
+    start nft-origin.log "$E2E/origin.exe" 127.0.0.2:8080 [::1]:8080
+    start nft-p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-n1 --quiet 15001
+    wait_for nft-origin.log listening && wait_for nft-p1.log listening || bad "the origin or the proxy did not start"
+    client "nft, one proxy, IPv4" 127.0.0.2:8080 --expect nf:15001 --count 20
+    client "nft, one proxy, IPv6" [::1]:8080 --expect nf:15001 --count 20
+
+    nft_add ip daddr 127.0.0.2 tcp dport 8080 meta mark \& 0x200 == 0 redirect to :15002
+    nft_add ip6 daddr ::1 tcp dport 8080 meta mark \& 0x200 == 0 redirect to :15002
+    start nft-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-n2 --quiet 15002
+    wait_for nft-p2.log listening || true
+    client "nft, two proxies, IPv4" 127.0.0.2:8080 --expect nf:15001,nf:15002 --count 20
+    client "nft, two proxies, IPv6" [::1]:8080 --expect nf:15001,nf:15002 --count 20
+    client "nft, two proxies, 200 concurrent" 127.0.0.2:8080 --expect nf:15001,nf:15002 --count 200 --parallel 200 \
+        --size 20000
+
+    pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
+    sleep 1
+    wait_empty "nftables"
+    $IN_NS env WINEPREFIX=$prefix "$WINESERVER_WFP" -k
+
+    # SET that needs a mark, from a process without CAP_NET_ADMIN
+    nobody_home=$PREFIXES/nobody
+    if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$WINE_WFP" -a -r "$PROGRAMS/wfpproxy.exe"; then
+        skipped "SET without CAP_NET_ADMIN: user nobody cannot reach $WFP_BUILDDIR"
+    else
+    rm -rf "$nobody_home"; mkdir -p "$nobody_home"; chown 65534:65534 "$nobody_home"
+    nobody() { $IN_NS setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+                   env HOME="$nobody_home" WINEPREFIX="$nobody_home/prefix" "$@"; }
+    nft_add ip daddr 127.0.0.2 tcp dport 8089 redirect to :15009
+    nobody "$WINE_WFP" wineboot -i >"$LOGS/nobody-boot.log" 2>&1
+    nobody "$WINE_WFP" "$PROGRAMS/wfprules.exe" service add p9 port=15009 mark=0x400 >>"$LOGS/wfprules.log" 2>&1
+    nobody "$WINE_WFP" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody --max 1 15009 >"$LOGS/nobody-proxy.log" 2>&1 &
+    nobody_proxy=$!
+    for i in $(seq 100); do grep -q listening "$LOGS/nobody-proxy.log" && break; sleep 0.2; done
+    prefix=$PREFIXES/e2e-nft
+    wfp "$E2E/client.exe" 127.0.0.2:8089 --count 1 >"$LOGS/client-nobody.log" 2>&1
+    wait $nobody_proxy
+    if grep -q "cannot set the redirect records.*error 10013" "$LOGS/nobody-proxy.log"; then
+        ok "SET that needs a mark, without CAP_NET_ADMIN: WSAEACCES"
+    else
+        bad "SET without CAP_NET_ADMIN: $(cat "$LOGS/nobody-proxy.log")"
+    fi
+    nobody "$WINESERVER_WFP" -k 2>/dev/null
+    fi
+fi
+
+echo "e2e: logs in $LOGS"
 record e2e $pass $fail $skip
 test $fail = 0
