@@ -1,25 +1,111 @@
 #!/bin/sh
 # make bench: the benchmarks, each reported as a ratio of two things
-# measured side by side in the same run.
+# measured side by side in the same run.  They need root: they run in a
+# network namespace with nftables rules of their own.
+#
+#   ioctl cost        QUERY_RECORDS, QUERY_CONTEXT, SET against an existing
+#                     round trip to the wineserver, getsockopt(SO_RCVBUF)
+#   proxied setup     accept, both queries, SET and connect, against the
+#                     same proxy doing a plain accept and connect
+#   without records   connect and accept under wine-wfp against stock Wine
+#   10,000 open       proxied setup with 10,000 redirected connections
+#                     open, against 100
+#   memory            the wineserver's memory per open redirected connection
 . "$WFP_SRCDIR/tests/lib.sh"
 
 BENCH=$WFP_BUILDDIR/build/bench
+FIGURES=$BENCH/figures
 mkdir -p "$BENCH"
-trap 'kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
+: > "$FIGURES"
+ns=""; holder=""
+trap 'test -z "$holder" || kill $holder 2>/dev/null; kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
 
-prefix=$(fresh_prefix bench wfp)
-export WINEPREFIX=$prefix
-
-ns=""
 if ! reason=$(netns_usable); then
-    echo "bench: skipped: the ioctl benchmark needs a redirected connection, and $reason"
+    echo "bench: skipped: the benchmarks need redirected connections, and $reason"
     exit 0
 fi
+# 10,000 held connections take 10,000 descriptors in the wineserver
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
 ns=wfp-bench-$$
 redirect_netns "$ns"
+IN_NS="$IP netns exec $ns"
 
-echo "==== ioctl cost against a server round trip (getsockopt(SO_RCVBUF)) ===="
-WFP_TEST_REDIRECT=$REDIRECT_SPEC "$IP" netns exec "$ns" "$WINE_WFP" "$WFP_BUILDDIR/build/bench/wfpbench.exe" \
-    ${WFP_BENCH_ITERATIONS:-5000} >"$BENCH/ioctl.log" 2>&1
-grep -v '^bench:' "$BENCH/ioctl.log"
-grep '^bench:' "$BENCH/ioctl.log" > "$BENCH/ioctl.figures"
+wfp_prefix=$(fresh_prefix bench wfp)
+stock_prefix=$(fresh_prefix bench-stock stock)
+wfp()   { WINEPREFIX=$wfp_prefix $IN_NS "$WINE_WFP" "$@"; }
+stock() { WINEPREFIX=$stock_prefix $IN_NS "$STOCK_WINE" "$@"; }
+figure() { grep '^bench:' "$1" | sed 's/^bench: //' >> "$FIGURES"; }
+value() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p" "$FIGURES" | tail -n 1; }
+ratio() { awk "BEGIN { printf \"%.3f\", $1 / $2 }"; }
+
+echo "==== ioctl cost against a round trip to the wineserver ===="
+WFP_TEST_REDIRECT=$REDIRECT_SPEC wfp "$BENCH/wfpbench.exe" ${WFP_BENCH_ITERATIONS:-5000} >"$BENCH/ioctl.log" 2>&1
+grep -v '^bench:' "$BENCH/ioctl.log"; figure "$BENCH/ioctl.log"
+
+echo
+echo "==== proxied connection setup against a plain accept and connect (target >= 0.9) ===="
+wfp "$BENCH/setupbench.exe" compare 300 7 >"$BENCH/setup.log" 2>&1
+grep -v '^bench:' "$BENCH/setup.log"; figure "$BENCH/setup.log"
+echo "  ratio: $(value proxied_over_plain)"
+
+echo
+echo "==== connect and accept without records: wine-wfp against stock Wine 8.0 (target >= 0.98) ===="
+# alternate the two, five times each, and compare the medians
+for i in 1 2 3 4 5; do
+    stock "$BENCH/setupbench.exe" bare 500 3 >"$BENCH/bare-stock-$i.log" 2>&1
+    wfp "$BENCH/setupbench.exe" bare 500 3 >"$BENCH/bare-wfp-$i.log" 2>&1
+done
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+stock_rate=$(cat "$BENCH"/bare-stock-*.log | sed -n 's/^bench: bare_rate=//p' | median)
+wfp_rate=$(cat "$BENCH"/bare-wfp-*.log | sed -n 's/^bench: bare_rate=//p' | median)
+echo "  stock Wine $stock_rate connections/s, wine-wfp $wfp_rate connections/s"
+echo "bare_stock_rate=$stock_rate bare_wfp_rate=$wfp_rate bare_wfp_over_stock=$(ratio "$wfp_rate" "$stock_rate")" >> "$FIGURES"
+echo "  ratio: $(value bare_wfp_over_stock)"
+
+echo
+echo "==== proxied setup with 10,000 redirected connections open, against 100 (target <= 1.1) ===="
+# The outbound side of held connections ends outside Wine, so that the
+# wineserver keeps their notes as well as their records.  The holder
+# closes its end when Wine's does.
+$IN_NS python3 -c '
+import selectors, socket
+listener = socket.socket()
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.5", 9000))
+listener.listen(4096)
+sel = selectors.DefaultSelector()
+sel.register(listener, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is listener:
+            sel.register(listener.accept()[0], selectors.EVENT_READ)
+        elif not key.fileobj.recv(4096):
+            sel.unregister(key.fileobj)
+            key.fileobj.close()
+' &
+holder=$!
+sleep 1
+WINEPREFIX=$wfp_prefix $IN_NS "$WINESERVER_WFP" -p >/dev/null 2>&1
+pid=$(WINEPREFIX=$wfp_prefix "$WINE_WFP" --server-pid)
+for kind in redirected plain; do
+    wfp "$BENCH/setupbench.exe" levels 200 2 --levels 100,10000 --cycles 3 \
+        $(test $kind = plain && echo --plain) --status "$(winepath_of "/proc/$pid/status")" >"$BENCH/hold-$kind.log" 2>&1
+    grep -v '^bench:' "$BENCH/hold-$kind.log"; figure "$BENCH/hold-$kind.log"
+done
+WINEPREFIX=$wfp_prefix "$WINESERVER_WFP" -k
+cost_ratio=$(ratio "$(value hold100_rate)" "$(value hold10000_rate)")
+plain_ratio=$(ratio "$(value plainhold100_rate)" "$(value plainhold10000_rate)")
+per_connection=$(awk "BEGIN { printf \"%.0f\", ($(value hold10000_rss_kb) - $(value hold100_rss_kb)) * 1024 / 9900 }")
+per_plain=$(awk "BEGIN { printf \"%.0f\", ($(value plainhold10000_rss_kb) - $(value plainhold100_rss_kb)) * 1024 / 9900 }")
+echo "hold10000_over_hold100_cost=$cost_ratio plainhold10000_over_plainhold100_cost=$plain_ratio" >> "$FIGURES"
+echo "server_bytes_per_redirected_connection=$per_connection server_bytes_per_plain_connection=$per_plain" >> "$FIGURES"
+echo "  setup cost ratio: $cost_ratio with redirected connections held, $plain_ratio with plain ones"
+
+echo
+echo "==== wineserver memory per open redirected connection ===="
+echo "  $per_connection bytes; a plain proxied connection: $per_plain bytes"
+
+echo
+echo "bench: figures in $FIGURES"
+cat "$FIGURES"

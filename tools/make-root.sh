@@ -1,7 +1,7 @@
 #!/bin/sh
 # Assemble the Wine root that wine-wfp runs.
 #
-# usage: make-root.sh DEST SYSTEM_BINDIR SYSTEM_DLLDIR SYSTEM_DATADIR WINESERVER WS2_32_DLL
+# usage: make-root.sh DEST SYSTEM_BINDIR SYSTEM_DLLDIR SYSTEM_DATADIR WINESERVER WS2_32_DLL [PROGRAM.exe...]
 #
 # The layout mirrors Debian's, relative to DEST:
 #   lib/wine/wine64                          copy of the installed loader
@@ -9,6 +9,7 @@
 #   lib/x86_64-linux-gnu/wine/x86_64-unix    ntdll.so copied, the rest linked
 #   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll ours, the rest linked
 #   share/wine                               link to the installed data
+#   programs/                                wine-wfp's Windows programs
 #
 # The loader and ntdll.so must be real files: Wine finds its binary
 # directory with realpath(/proc/self/exe) and its DLL directory with
@@ -25,7 +26,8 @@ sys_datadir=$4
 wineserver=$5
 ws2_32=$6
 
-test $# = 6 || { echo "usage: $0 DEST BINDIR DLLDIR DATADIR WINESERVER WS2_32" >&2; exit 2; }
+test $# -ge 6 || { echo "usage: $0 DEST BINDIR DLLDIR DATADIR WINESERVER WS2_32 [PROGRAM...]" >&2; exit 2; }
+shift 6
 
 bindir=$dest/lib/wine
 dlldir=$dest/lib/x86_64-linux-gnu/wine
@@ -69,3 +71,8 @@ for d in "$sys_dlldir"/*-windows; do
     test -d "$d" && ln -sfn "$d" "$dlldir/$(basename "$d")"
 done
 ln -sfn "$sys_datadir" "$dest/share/wine"
+
+mkdir -p "$dest/programs"
+for program in "$@"; do
+    copy "$program" "$dest/programs/$(basename "$program")"
+done
