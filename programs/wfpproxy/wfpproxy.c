@@ -116,50 +116,38 @@ static void dump_records( const char *records, DWORD size )
     LeaveCriticalSection( &log_section );
 }
 
+/* Move what from has to to; at its end of file, pass the end on. */
+static BOOL forward( SOCKET from, SOCKET to, BOOL *open, ULONGLONG *count )
+{
+    char buffer[16384];
+    int len;
+
+    if ((len = recv( from, buffer, sizeof(buffer), 0 )) > 0)
+    {
+        *count += len;
+        return send( to, buffer, len, 0 ) == len;
+    }
+    if (len < 0) return FALSE;
+    shutdown( to, SD_SEND );
+    *open = FALSE;
+    return TRUE;
+}
+
 /* relay until both directions are done */
 static void relay( SOCKET a, SOCKET b, ULONGLONG *a_to_b, ULONGLONG *b_to_a )
 {
-    char buffer[16384];
     BOOL a_open = TRUE, b_open = TRUE;
 
     while (a_open || b_open)
     {
         fd_set set;
-        int len;
 
         FD_ZERO( &set );
         if (a_open) FD_SET( a, &set );
         if (b_open) FD_SET( b, &set );
         if (select( 0, &set, NULL, NULL, NULL ) <= 0) return;
-
-        if (a_open && FD_ISSET( a, &set ))
-        {
-            if ((len = recv( a, buffer, sizeof(buffer), 0 )) > 0)
-            {
-                if (send( b, buffer, len, 0 ) != len) return;
-                *a_to_b += len;
-            }
-            else
-            {
-                if (len < 0) return;
-                shutdown( b, SD_SEND );
-                a_open = FALSE;
-            }
-        }
-        if (b_open && FD_ISSET( b, &set ))
-        {
-            if ((len = recv( b, buffer, sizeof(buffer), 0 )) > 0)
-            {
-                if (send( a, buffer, len, 0 ) != len) return;
-                *b_to_a += len;
-            }
-            else
-            {
-                if (len < 0) return;
-                shutdown( a, SD_SEND );
-                b_open = FALSE;
-            }
-        }
+        if (a_open && FD_ISSET( a, &set ) && !forward( a, b, &a_open, a_to_b )) return;
+        if (b_open && FD_ISSET( b, &set ) && !forward( b, a, &b_open, b_to_a )) return;
     }
 }
 
@@ -268,7 +256,9 @@ int main( int argc, char **argv )
         fprintf( stderr, "usage: wfpproxy.exe [--name NAME] [--quiet] [--dump-records FILE] [--max N] PORT...\n" );
         return 2;
     }
-    say( "listening on %d port(s)\n", count );
+    /* even with --quiet: the one line that says it is ready */
+    printf( "[%s] listening on %d port(s)\n", name, count );
+    fflush( stdout );
 
     while (max)
     {

@@ -61,6 +61,8 @@ wait_empty()
         sleep 0.5
     done
     bad "$1: the wineserver's tables did not empty: $s"
+    echo "e2e: Windows processes still running:"; ps -eo pid,args | grep -i '\.exe' | grep -v grep | sed 's/^/    /'
+    echo "e2e: TCP connections:"; $IN_NS ss -tan | sed 's/^/    /' | head -n 40
 }
 
 # ---- 1. the overlay is what runs -------------------------------------------
