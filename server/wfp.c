@@ -341,8 +341,9 @@ static int endpoint_to_unix( const struct wfp_endpoint *endpoint, int family, st
 }
 
 /* Before a TCP socket connects: apply the redirection rules, and note what
- * the connecting side must tell the accepting side. */
-void wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t *len, socklen_t max_len )
+ * the connecting side must tell the accepting side.  Returns 0, with the
+ * error set, if the connection cannot carry its records. */
+int wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t *len, socklen_t max_len )
 {
     struct wfp_socket *wfp = *slot;
     const struct wfp_rule *rule = NULL;
@@ -354,8 +355,8 @@ void wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_
 
     if (wfp) wfp->connect_pending = 0;
     load_config( &rules_cache, add_rule );
-    if (!rules_cache.count && !(wfp && wfp->records)) return;
-    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst ) || !(key = get_key())) return;
+    if (!rules_cache.count && !(wfp && wfp->records)) return 1;
+    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst ) || !(key = get_key())) return 1;
 
     if (wfp && wfp->records)
         have_records = wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ) == WFP_RECORDS_OK;
@@ -369,8 +370,21 @@ void wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_
         if (is_rule_target( &rules[i] )) continue;
         rule = &rules[i];
     }
-    if (!rule && !have_records) return;
-    if (!(wfp = wfp_socket_get( slot ))) return;
+    if (!rule && !have_records) return 1;
+
+    /* one process may not fill the table for everybody */
+    if (!wfp_pending_room( &pending, current->process->id ))
+    {
+        fprintf( stderr, "wineserver: process %04x has %u connections with WFP redirect records in flight; "
+                 "refusing another\n", current->process->id, WFP_PENDING_MAX_PER_PROCESS );
+        set_error( STATUS_INSUFFICIENT_RESOURCES );
+        return 0;
+    }
+    if (!(wfp = wfp_socket_get( slot )))
+    {
+        set_error( STATUS_NO_MEMORY );
+        return 0;
+    }
 
     wfp->connect_original = dst;
     wfp->connect_destination = dst;
@@ -383,6 +397,7 @@ void wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_
         wfp->connect_rule_context = rule->context;
     }
     wfp->connect_pending = 1;
+    return 1;
 }
 
 /* After connect() gave the socket its local address: leave the note. */
@@ -395,16 +410,15 @@ void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, s
     wfp->connect_pending = 0;
     if (!wfp_endpoint_from_sockaddr( local, len, &source )) return;
 
-    if (!(entry = wfp_pending_add( &pending, &source, &wfp->connect_destination )))
+    if (!(entry = wfp_pending_add( &pending, &source, &wfp->connect_destination,
+                                   current ? current->process->id : 0 )))
     {
-        fprintf( stderr, "wineserver: %u connections with WFP redirect records are in flight; "
-                 "this one does not carry its records\n", pending.count );
+        fprintf( stderr, "wineserver: out of memory; a connection does not carry its WFP redirect records\n" );
         return;
     }
     entry->original_dst = wfp->connect_original;
     entry->rule_service = wfp->connect_rule_service;
     entry->rule_context = wfp->connect_rule_context;
-    entry->owner_pid = current ? current->process->id : 0;
     entry->created_ms = unix_time_ms();
     if (wfp->records && (entry->records = malloc( wfp->records_size )))
     {

@@ -44,7 +44,7 @@ static inline int is_wfp_ioctl( unsigned int code )
 struct async;
 extern void wfp_sock_ioctl( struct wfp_socket **wfp, const struct wfp_sock_info *sock, unsigned int code,
                             struct async *async );
-extern void wfp_sock_connect( struct wfp_socket **wfp, struct sockaddr *addr, socklen_t *len, socklen_t max_len );
+extern int wfp_sock_connect( struct wfp_socket **wfp, struct sockaddr *addr, socklen_t *len, socklen_t max_len );
 extern void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, socklen_t len );
 extern void wfp_sock_accepted( struct wfp_socket **wfp, int unix_fd );
 

@@ -87,11 +87,64 @@ void wfp_pending_free( struct wfp_pending *entry )
     free( entry );
 }
 
+static struct wfp_pending_owner *find_owner( const struct wfp_pending_table *table, uint32_t pid )
+{
+    unsigned int i;
+
+    for (i = 0; i < table->owner_count; i++)
+        if (table->owners[i].pid == pid) return &table->owners[i];
+    return NULL;
+}
+
+/* count one note more (delta 1) or less (delta -1) for a process */
+static int count_owner( struct wfp_pending_table *table, uint32_t pid, int delta )
+{
+    struct wfp_pending_owner *owner = find_owner( table, pid );
+
+    if (!owner)
+    {
+        if (delta < 0) return 1;
+        if (table->owner_count == table->owner_capacity)
+        {
+            unsigned int capacity = table->owner_capacity ? table->owner_capacity * 2 : 8;
+            struct wfp_pending_owner *owners = realloc( table->owners, capacity * sizeof(*owners) );
+
+            if (!owners) return 0;
+            table->owners = owners;
+            table->owner_capacity = capacity;
+        }
+        owner = &table->owners[table->owner_count++];
+        owner->pid = pid;
+        owner->count = 0;
+    }
+    owner->count += delta;
+    if (!owner->count) *owner = table->owners[--table->owner_count];
+    return 1;
+}
+
+/* Can this process note one more connection? */
+int wfp_pending_room( const struct wfp_pending_table *table, uint32_t pid )
+{
+    const struct wfp_pending_owner *owner = find_owner( table, pid );
+
+    return table->count < WFP_PENDING_MAX && (!owner || owner->count < WFP_PENDING_MAX_PER_PROCESS);
+}
+
+static void remove_entry( struct wfp_pending_table *table, struct wfp_pending **slot )
+{
+    struct wfp_pending *entry = *slot;
+
+    *slot = entry->next;
+    entry->next = NULL;
+    table->count--;
+    count_owner( table, entry->owner_pid, -1 );
+}
+
 /* A new entry, with everything but the key zeroed; it replaces an old one
  * with the same endpoints (that connection is gone: they are in use
  * again).  NULL if the table is full or memory is short. */
 struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source,
-                                     const struct wfp_endpoint *destination )
+                                     const struct wfp_endpoint *destination, uint32_t pid )
 {
     struct wfp_pending *entry, **slot;
 
@@ -100,14 +153,19 @@ struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const stru
     if (*slot)
     {
         entry = *slot;
-        *slot = entry->next;
+        remove_entry( table, slot );
         wfp_pending_free( entry );
-        table->count--;
     }
-    if (table->count >= WFP_PENDING_MAX) return NULL;
+    if (!wfp_pending_room( table, pid )) return NULL;
     if (!(entry = calloc( 1, sizeof(*entry) ))) return NULL;
+    if (!count_owner( table, pid, 1 ))
+    {
+        free( entry );
+        return NULL;
+    }
     entry->source = *source;
     entry->destination = *destination;
+    entry->owner_pid = pid;
     entry->next = *slot;
     *slot = entry;
     table->count++;
@@ -122,9 +180,7 @@ struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const str
     if (!table->count) return NULL;
     slot = find_slot( table, source, destination );
     if (!(entry = *slot)) return NULL;
-    *slot = entry->next;
-    entry->next = NULL;
-    table->count--;
+    remove_entry( table, slot );
     return entry;
 }
 
@@ -140,6 +196,7 @@ void wfp_pending_clear( struct wfp_pending_table *table )
             wfp_pending_free( entry );
         }
     free( table->buckets );
+    free( table->owners );
     memset( table, 0, sizeof(*table) );
 }
 
@@ -297,9 +354,8 @@ unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms
 
             if (age > max_age_ms || (known && age > grace_ms && !endpoint_known( &set, &entry->source )))
             {
-                *slot = entry->next;
+                remove_entry( table, slot );
                 wfp_pending_free( entry );
-                table->count--;
                 dropped++;
             }
             else slot = &entry->next;

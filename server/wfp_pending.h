@@ -40,7 +40,8 @@
 
 #include "wfp_records.h"
 
-#define WFP_PENDING_MAX  16384   /* connections in flight with records, for all processes */
+#define WFP_PENDING_MAX              16384   /* connections in flight with records, for all processes */
+#define WFP_PENDING_MAX_PER_PROCESS  4096    /* ... and for one process */
 
 struct wfp_pending
 {
@@ -57,15 +58,24 @@ struct wfp_pending
     uint64_t            created_ms;
 };
 
+struct wfp_pending_owner
+{
+    uint32_t     pid;
+    unsigned int count;
+};
+
 struct wfp_pending_table
 {
     struct wfp_pending **buckets;
     unsigned int         bucket_count;
     unsigned int         count;
+    struct wfp_pending_owner *owners;   /* notes per process, for the cap */
+    unsigned int         owner_count, owner_capacity;
 };
 
+extern int wfp_pending_room( const struct wfp_pending_table *table, uint32_t pid );
 extern struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source,
-                                            const struct wfp_endpoint *destination );
+                                            const struct wfp_endpoint *destination, uint32_t pid );
 extern struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source,
                                              const struct wfp_endpoint *destination );
 extern void wfp_pending_free( struct wfp_pending *entry );

@@ -195,21 +195,55 @@ int wfp_ioctl( SOCKET s, DWORD code, void *in_buff, DWORD in_size, void *out_buf
     return -1;
 }
 
-/* getsockopt for IP(V6)_WFP_REDIRECT_RECORDS/_CONTEXT and SO_ORIGINAL_DST */
-int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen )
+/* The options handled here: IP(V6)_WFP_REDIRECT_RECORDS/_CONTEXT, and for
+ * getsockopt everything at SOL_IP and SOL_IPV6 (SO_ORIGINAL_DST).  They are
+ * dispatched before socket.c looks at any pointer, so that bad ones give
+ * WSAEFAULT here. */
+BOOL wfp_handles_sockopt( int level, int optname, BOOL set )
 {
-    ULONG code;
-
     switch (level)
     {
     case IPPROTO_IP:
     case IPPROTO_IPV6:
-        code = optname == IP_WFP_REDIRECT_RECORDS ? IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_RECORDS
-                                                  : IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_CONTEXT;
-        break;
-
+        return optname == IP_WFP_REDIRECT_RECORDS || optname == IP_WFP_REDIRECT_CONTEXT;
     case SOL_IP:
     case SOL_IPV6:
+        return !set;
+    }
+    return FALSE;
+}
+
+static BOOL wfp_copy_out( void *dst, const void *src, DWORD size )
+{
+    BOOL valid = TRUE;
+
+    __TRY
+    {
+        memcpy( dst, src, size );
+    }
+    __EXCEPT_PAGE_FAULT
+    {
+        valid = FALSE;
+    }
+    __ENDTRY
+    return valid;
+}
+
+int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen )
+{
+    DWORD ret, size;
+    ULONG code;
+    int len;
+
+    TRACE( "socket %#Ix, level %#x, optname %#x, optval %p, optlen %p\n", s, level, optname, optval, optlen );
+
+    if (!optlen || !wfp_copy_in( &len, optlen, sizeof(len) ) || len <= 0)
+    {
+        SetLastError( WSAEFAULT );
+        return -1;
+    }
+    if (level == SOL_IP || level == SOL_IPV6)
+    {
         if (optname != SO_ORIGINAL_DST)
         {
             FIXME( "unrecognized option %#x at level %#x\n", optname, level );
@@ -217,21 +251,28 @@ int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen 
             return -1;
         }
         code = level == SOL_IP ? IOCTL_AFD_WINE_GET_SO_ORIGINAL_DST : IOCTL_AFD_WINE_GET_IP6T_SO_ORIGINAL_DST;
-        break;
-
-    default:
-        SetLastError( WSAEINVAL );
-        return -1;
     }
-    return server_getsockopt( s, code, optval, optlen );
+    else code = optname == IP_WFP_REDIRECT_RECORDS ? IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_RECORDS
+                                                   : IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_CONTEXT;
+
+    /* ntdll checks that optval is writable */
+    if (!(ret = wfp_server_ioctl( s, code, NULL, 0, optval, len, &size, NULL, NULL )))
+    {
+        len = size;
+        if (!wfp_copy_out( optlen, &len, sizeof(len) )) ret = WSAEFAULT;
+    }
+    SetLastError( ret );
+    return ret ? -1 : 0;
 }
 
-/* setsockopt for IP(V6)_WFP_REDIRECT_RECORDS/_CONTEXT: a DWORD flag */
-int wfp_setsockopt( SOCKET s, int optname, const char *optval, int optlen )
+/* IP(V6)_WFP_REDIRECT_RECORDS/_CONTEXT: a DWORD flag */
+int wfp_setsockopt( SOCKET s, int level, int optname, const char *optval, int optlen )
 {
     ULONG code = optname == IP_WFP_REDIRECT_RECORDS ? IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_RECORDS
                                                     : IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_CONTEXT;
-    DWORD value;
+    DWORD value, ret, size;
+
+    TRACE( "socket %#Ix, level %#x, optname %#x, optval %p, optlen %d\n", s, level, optname, optval, optlen );
 
     if (optlen < (int)sizeof(value) || !optval || !wfp_copy_in( &value, optval, sizeof(value) ))
     {
@@ -240,5 +281,7 @@ int wfp_setsockopt( SOCKET s, int optname, const char *optval, int optlen )
     }
     if (value)
         FIXME( "option %#x is kept, but no redirect control messages are delivered for datagrams\n", optname );
-    return server_setsockopt( s, code, (const char *)&value, sizeof(value) );
+    ret = wfp_server_ioctl( s, code, &value, sizeof(value), NULL, 0, &size, NULL, NULL );
+    SetLastError( ret );
+    return ret ? -1 : 0;
 }

@@ -62,22 +62,22 @@ static void test_add_take( void **state )
 
     (void)state;
     assert_null( wfp_pending_take( &table, &a, dest() ) );
-    entry = wfp_pending_add( &table, &a, dest() );
+    entry = wfp_pending_add( &table, &a, dest(), 1 );
     assert_non_null( entry );
     assert_true( wfp_endpoint_equal( &entry->destination, dest() ) );
     entry->rule_service = 7;
-    assert_non_null( wfp_pending_add( &table, &b, dest() ) );
+    assert_non_null( wfp_pending_add( &table, &b, dest(), 1 ) );
     assert_int_equal( table.count, 2 );
 
     /* Linux gives a local port to several connections with different
      * destinations: each is found by both endpoints */
-    entry = wfp_pending_add( &table, &a, &other );
+    entry = wfp_pending_add( &table, &a, &other, 1 );
     assert_non_null( entry );
     entry->rule_service = 9;
     assert_int_equal( table.count, 3 );
 
     /* a second connection between the same endpoints replaces the first */
-    entry = wfp_pending_add( &table, &a, dest() );
+    entry = wfp_pending_add( &table, &a, dest(), 1 );
     assert_int_equal( entry->rule_service, 0 );
     assert_int_equal( table.count, 3 );
 
@@ -96,7 +96,7 @@ static void test_add_take( void **state )
     for (i = 0; i < 5000; i++)
     {
         c = v4( 0x7f000000 + i / 1000, 1000 + i );
-        assert_non_null( wfp_pending_add( &table, &c, dest() ) );
+        assert_non_null( wfp_pending_add( &table, &c, dest(), 2 + i % 3 ) );
     }
     assert_int_equal( table.count, 5001 );
     assert_true( table.bucket_count >= 2048 );
@@ -111,24 +111,46 @@ static void test_add_take( void **state )
     assert_int_equal( table.count, 0 );
 }
 
+/* The whole table is capped, and so is each process's share of it, so
+ * that one process cannot take every note. */
 static void test_cap( void **state )
 {
     struct wfp_pending_table table = { 0 };
+    struct wfp_pending *entry;
     struct wfp_endpoint ep;
     unsigned int i;
 
     (void)state;
-    for (i = 0; i < WFP_PENDING_MAX; i++)
+    for (i = 0; i < WFP_PENDING_MAX_PER_PROCESS; i++)
     {
         ep = v4( 0x0a000000 + i, 80 );
-        assert_non_null( wfp_pending_add( &table, &ep, dest() ) );
+        assert_non_null( wfp_pending_add( &table, &ep, dest(), 7 ) );
     }
+    assert_false( wfp_pending_room( &table, 7 ) );
+    assert_true( wfp_pending_room( &table, 8 ) );
     ep = v4( 0x0b000000, 80 );
-    assert_null( wfp_pending_add( &table, &ep, dest() ) );
-    /* replacing an entry is not growing */
+    assert_null( wfp_pending_add( &table, &ep, dest(), 7 ) );
+    /* replacing its own entry is not growing */
     ep = v4( 0x0a000000, 80 );
-    assert_non_null( wfp_pending_add( &table, &ep, dest() ) );
+    assert_non_null( wfp_pending_add( &table, &ep, dest(), 7 ) );
+    /* and a taken entry makes room again */
+    ep = v4( 0x0a000001, 80 );
+    assert_non_null( (entry = wfp_pending_take( &table, &ep, dest() )) );
+    wfp_pending_free( entry );
+    assert_true( wfp_pending_room( &table, 7 ) );
+
+    /* other processes fill the rest, up to the global cap */
+    for (i = 0; table.count < WFP_PENDING_MAX; i++)
+    {
+        ep = v4( 0x0c000000 + i, 80 );
+        assert_non_null( wfp_pending_add( &table, &ep, dest(), 100 + i / WFP_PENDING_MAX_PER_PROCESS ) );
+    }
+    assert_false( wfp_pending_room( &table, 999 ) );
+    ep = v4( 0x0d000000, 80 );
+    assert_null( wfp_pending_add( &table, &ep, dest(), 999 ) );
+    assert_int_equal( table.count, WFP_PENDING_MAX );
     wfp_pending_clear( &table );
+    assert_int_equal( table.owner_count, 0 );
 }
 
 /* A connected pair on loopback: *client, *server; *listener stays open. */
@@ -158,7 +180,7 @@ static int kernel_can_say( void )
     struct wfp_endpoint ep = v4( 0x01020304, 5 );
     unsigned int dropped;
 
-    wfp_pending_add( &table, &ep, dest() );
+    wfp_pending_add( &table, &ep, dest(), 1 );
     dropped = wfp_pending_sweep( &table, 1000000, 0, 1u << 31 );
     wfp_pending_clear( &table );
     return dropped == 1;   /* the kernel was asked and knew nothing of it */
@@ -186,13 +208,13 @@ static void test_sweep( void **state )
     close( s3 );
     usleep( 100000 );
 
-    assert_non_null( (entry = wfp_pending_add( &table, &open_ep, dest() )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &open_ep, dest(), 1 )) );
     entry->created_ms = 0;
-    assert_non_null( (entry = wfp_pending_add( &table, &queued_ep, dest() )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &queued_ep, dest(), 1 )) );
     entry->created_ms = 0;
-    assert_non_null( (entry = wfp_pending_add( &table, &closed_ep, dest() )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &closed_ep, dest(), 1 )) );
     entry->created_ms = 0;
-    assert_non_null( (entry = wfp_pending_add( &table, &young_ep, dest() )) );
+    assert_non_null( (entry = wfp_pending_add( &table, &young_ep, dest(), 1 )) );
     entry->created_ms = 9900;
 
     assert_int_equal( wfp_pending_sweep( &table, 10000, 500, 600000 ), 1 );

@@ -1,0 +1,415 @@
+/*
+ * wsfuzz: the WFP redirect calls with random and hostile arguments, from
+ * several threads, through the documented Winsock API
+ *
+ * Copyright 2026 The wine-wfp authors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin St, Fifth Floor, Boston, MA 02110-1301, USA
+ */
+
+/*
+ * Drives the four WFP ioctls, IP(V6)_WFP_REDIRECT_* and SO_ORIGINAL_DST,
+ * accept, connect, closesocket and handle duplication with invalid and
+ * random pointers and sizes, every socket type, family and state, closed
+ * and non-socket handles, and records blobs that are genuine, mutated,
+ * truncated, oversized and replayed.  Every call must succeed or fail with
+ * an error that the README documents for it; anything else, and any crash,
+ * is a failure.  It prints how many calls it made and how often each
+ * error came back.
+ *
+ * Genuine records come from a redirected connection: the harness adds an
+ * in-Wine rule sending REDIRECT_ADDRESS:PORT to 127.0.0.1:PROXY_PORT.
+ *
+ * usage: wsfuzz.exe SECONDS THREADS SEED REDIRECT_ADDRESS:PORT PROXY_PORT
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../e2e/wfp_sdk.h"
+
+#define POOL_SIZE 48
+
+static SOCKET pool[POOL_SIZE];
+static CRITICAL_SECTION pool_section;
+static SOCKET listener4, listener6, proxy_listener;
+static struct sockaddr_in redirect_target, listener4_addr;
+static struct sockaddr_in6 listener6_addr;
+static HANDLE event_handle, file_handle;
+static void *noaccess_page, *freed_page;
+static char genuine[2048];
+static DWORD genuine_size;
+static DWORD deadline;
+
+static LONG total_calls, unexpected;
+static LONG error_counts[64];
+static int error_codes[64];
+static LONG error_kinds;
+static CRITICAL_SECTION count_section;
+
+static unsigned int next_random( unsigned int *state )
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+    return *state;
+}
+
+static void count_error( int error )
+{
+    LONG i;
+
+    EnterCriticalSection( &count_section );
+    for (i = 0; i < error_kinds; i++) if (error_codes[i] == error) break;
+    if (i == error_kinds && error_kinds < 64) error_codes[error_kinds++] = error;
+    if (i < 64) error_counts[i]++;
+    LeaveCriticalSection( &count_section );
+}
+
+/* a call's outcome: success, or one of the errors documented for it */
+static void check( const char *what, int ret, int error, const int *allowed )
+{
+    InterlockedIncrement( &total_calls );
+    if (!ret)
+    {
+        count_error( 0 );
+        return;
+    }
+    count_error( error );
+    for (; *allowed; allowed++) if (*allowed == error) return;
+    InterlockedIncrement( &unexpected );
+    printf( "wsfuzz: %s: unexpected error %d (%#x)\n", what, error, error );
+}
+
+static const int ioctl_errors[] =
+{
+    WSAEFAULT, WSAEINVAL, WSAENOTSOCK, WSAENOTCONN, WSAENOPROTOOPT, WSAEISCONN, WSAEACCES, WSAENOBUFS,
+    FWP_E_NOT_FOUND, 0
+};
+static const int option_errors[] =
+{
+    WSAEFAULT, WSAEINVAL, WSAENOTSOCK, WSAENOTCONN, WSAENOPROTOOPT, WSAENOBUFS, FWP_E_NOT_FOUND, 0
+};
+
+static void *bad_pointer( unsigned int *rng )
+{
+    switch (next_random( rng ) % 6)
+    {
+    case 0: return (void *)1;
+    case 1: return (void *)(ULONG_PTR)0xdeadbeef;
+    case 2: return noaccess_page;
+    case 3: return freed_page;
+    case 4: return (void *)(ULONG_PTR)0xffff800000000000ull;
+    default: return (char *)noaccess_page - 3;   /* runs into the page */
+    }
+}
+
+static DWORD odd_size( unsigned int *rng )
+{
+    static const DWORD sizes[] = { 0, 1, 3, 4, 7, 8, 16, 28, 96, 255, 256, 1176, 2048, 65536, 65537,
+                                   0x7fffffff, 0xffffffff };
+    return sizes[next_random( rng ) % (sizeof(sizes) / sizeof(sizes[0]))];
+}
+
+static SOCKET pick_socket( unsigned int *rng )
+{
+    switch (next_random( rng ) % 12)
+    {
+    case 0: return INVALID_SOCKET;
+    case 1: return (SOCKET)event_handle;
+    case 2: return (SOCKET)file_handle;
+    case 3: return (SOCKET)(ULONG_PTR)(next_random( rng ) & 0xfffc);
+    default:
+    {
+        SOCKET s;
+        EnterCriticalSection( &pool_section );
+        s = pool[next_random( rng ) % POOL_SIZE];
+        LeaveCriticalSection( &pool_section );
+        return s;
+    }
+    }
+}
+
+/* a socket of some type, family and state */
+static SOCKET make_socket( unsigned int *rng )
+{
+    static const int families[] = { AF_INET, AF_INET6 };
+    int family = families[next_random( rng ) % 2];
+    SOCKET s, peer;
+
+    switch (next_random( rng ) % 8)
+    {
+    case 0: return socket( family, SOCK_DGRAM, IPPROTO_UDP );
+    case 1: return socket( family, SOCK_RAW, IPPROTO_RAW );
+    case 2:     /* a listening socket */
+    {
+        struct sockaddr_in6 any;
+        s = socket( AF_INET6, SOCK_STREAM, IPPROTO_TCP );
+        memset( &any, 0, sizeof(any) );
+        any.sin6_family = AF_INET6;
+        bind( s, (SOCKADDR *)&any, sizeof(any) );
+        listen( s, 1 );
+        return s;
+    }
+    case 3:     /* the client side of a plain connection */
+    case 4:     /* the accepted side */
+        s = socket( family, SOCK_STREAM, IPPROTO_TCP );
+        if (family == AF_INET) connect( s, (SOCKADDR *)&listener4_addr, sizeof(listener4_addr) );
+        else connect( s, (SOCKADDR *)&listener6_addr, sizeof(listener6_addr) );
+        peer = accept( family == AF_INET ? listener4 : listener6, NULL, NULL );
+        if (next_random( rng ) % 2) { closesocket( peer ); return s; }
+        closesocket( s );
+        return peer;
+    case 5:     /* a redirected connection, accepted: it has records */
+        s = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
+        connect( s, (SOCKADDR *)&redirect_target, sizeof(redirect_target) );
+        peer = accept( proxy_listener, NULL, NULL );
+        closesocket( s );
+        return peer;
+    default:
+        return socket( family, SOCK_STREAM, IPPROTO_TCP );
+    }
+}
+
+static void replace_socket( unsigned int *rng )
+{
+    unsigned int i = next_random( rng ) % POOL_SIZE;
+    SOCKET s = make_socket( rng ), old;
+    WSAPROTOCOL_INFOW info;
+
+    /* now and then a duplicated handle of another socket */
+    if (next_random( rng ) % 4 == 0)
+    {
+        EnterCriticalSection( &pool_section );
+        old = pool[next_random( rng ) % POOL_SIZE];
+        LeaveCriticalSection( &pool_section );
+        if (!WSADuplicateSocketW( old, GetCurrentProcessId(), &info ))
+        {
+            closesocket( s );
+            s = WSASocketW( FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0 );
+        }
+    }
+    EnterCriticalSection( &pool_section );
+    old = pool[i];
+    pool[i] = s;
+    LeaveCriticalSection( &pool_section );
+    /* another thread may still use the old one: that is a closed handle too */
+    closesocket( old );
+}
+
+static void WINAPI completion( DWORD error, DWORD size, OVERLAPPED *overlapped, DWORD flags )
+{
+    (void)error; (void)size; (void)overlapped; (void)flags;
+}
+
+static void fuzz_ioctl( unsigned int *rng )
+{
+    static const DWORD codes[] =
+    {
+        SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT,
+        SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE,
+    };
+    char in[70000], out[4096];
+    DWORD code = codes[next_random( rng ) % 4], in_size = 0, out_size = 0, returned, *ret_size = &returned;
+    void *in_buff = NULL, *out_buff = NULL;
+    OVERLAPPED ovl, *povl = NULL;
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = NULL;
+    unsigned int choice, i;
+    int ret;
+
+    /* the input: a blob, genuine or spoiled, or anything */
+    choice = next_random( rng ) % 8;
+    if (choice < 5 && genuine_size)
+    {
+        memcpy( in, genuine, genuine_size );
+        in_size = genuine_size;
+        if (choice == 1) in[next_random( rng ) % genuine_size] ^= 1 + next_random( rng ) % 255;     /* mutated */
+        if (choice == 2) in_size = next_random( rng ) % genuine_size;                                 /* truncated */
+        if (choice == 3)                                                                             /* oversized */
+        {
+            in_size = genuine_size + next_random( rng ) % (sizeof(in) - genuine_size);
+            for (i = genuine_size; i < in_size; i++) in[i] = next_random( rng );
+        }
+        in_buff = in;
+    }
+    else if (choice == 5) { in_buff = bad_pointer( rng ); in_size = 1 + next_random( rng ) % 64; }
+    else if (choice == 6) { in_buff = in; in_size = odd_size( rng ); if (in_size > sizeof(in)) in_buff = NULL; }
+    else { in_buff = in; in_size = next_random( rng ) % 128; for (i = 0; i < in_size; i++) in[i] = next_random( rng ); }
+
+    /* the output */
+    switch (next_random( rng ) % 5)
+    {
+    case 0: out_buff = NULL; out_size = odd_size( rng ); if (out_size > 64) out_size = 0; break;
+    case 1: out_buff = bad_pointer( rng ); out_size = 1 + next_random( rng ) % 4096; break;
+    default: out_buff = out; out_size = odd_size( rng ); if (out_size > sizeof(out)) out_size = sizeof(out); break;
+    }
+
+    switch (next_random( rng ) % 8)
+    {
+    case 0: ret_size = bad_pointer( rng ); break;
+    case 1: memset( &ovl, 0, sizeof(ovl) ); ovl.hEvent = CreateEventW( NULL, TRUE, FALSE, NULL ); povl = &ovl; break;
+    case 2: memset( &ovl, 0, sizeof(ovl) ); povl = &ovl; routine = completion; break;
+    case 3: povl = bad_pointer( rng ); break;
+    case 4: routine = (LPWSAOVERLAPPED_COMPLETION_ROUTINE)bad_pointer( rng ); memset( &ovl, 0, sizeof(ovl) ); povl = &ovl; break;
+    }
+
+    ret = WSAIoctl( pick_socket( rng ), code, in_buff, in_size, out_buff, out_size, ret_size, povl, routine );
+    check( "WSAIoctl", ret, WSAGetLastError(), ioctl_errors );
+    if (povl == &ovl && ovl.hEvent) CloseHandle( ovl.hEvent );
+    if (routine == completion) SleepEx( 0, TRUE );
+}
+
+static void fuzz_option( unsigned int *rng )
+{
+    static const int levels[] = { IPPROTO_IP, IPPROTO_IPV6, SOL_IP, SOL_IPV6 };
+    static const int names[] = { IP_WFP_REDIRECT_RECORDS, IP_WFP_REDIRECT_CONTEXT, SO_ORIGINAL_DST, 0x3010 };
+    int level = levels[next_random( rng ) % 4], name = names[next_random( rng ) % 4], len, ret;
+    char value[256];
+    void *optval = value;
+    int *optlen = &len;
+
+    if (level == IPPROTO_IP || level == IPPROTO_IPV6) name = names[next_random( rng ) % 2];
+    len = (int)odd_size( rng );
+    if (len > (int)sizeof(value) || len < 0) len = next_random( rng ) % 2 ? (int)sizeof(value) : -1;
+    switch (next_random( rng ) % 6)
+    {
+    case 0: optval = bad_pointer( rng ); break;
+    case 1: optval = NULL; break;
+    case 2: optlen = bad_pointer( rng ); break;
+    }
+    memset( value, next_random( rng ) % 2, sizeof(value) );
+
+    if (next_random( rng ) % 2 || level == SOL_IP || level == SOL_IPV6)
+    {
+        ret = getsockopt( pick_socket( rng ), level, name, optval, optlen );
+        check( "getsockopt", ret, WSAGetLastError(), option_errors );
+    }
+    else
+    {
+        ret = setsockopt( pick_socket( rng ), level, name, optval, len );
+        check( "setsockopt", ret, WSAGetLastError(), option_errors );
+    }
+}
+
+static DWORD WINAPI fuzz_thread( void *arg )
+{
+    unsigned int rng = (unsigned int)(ULONG_PTR)arg | 1;
+
+    while ((LONG)(GetTickCount() - deadline) < 0)
+    {
+        switch (next_random( &rng ) % 16)
+        {
+        case 0: replace_socket( &rng ); break;
+        case 1: case 2: case 3: case 4: case 5: fuzz_option( &rng ); break;
+        default: fuzz_ioctl( &rng ); break;
+        }
+    }
+    return 0;
+}
+
+static SOCKET bound_listener( int family, SOCKADDR *addr, int len )
+{
+    SOCKET s = socket( family, SOCK_STREAM, IPPROTO_TCP );
+
+    bind( s, addr, len );
+    listen( s, SOMAXCONN );
+    getsockname( s, addr, &len );
+    return s;
+}
+
+int main( int argc, char **argv )
+{
+    int seconds, threads, seed, i;
+    struct addrinfo hints, *info;
+    struct sockaddr_in proxy;
+    HANDLE handles[64];
+    char host[64], *colon;
+    WSADATA data;
+    SOCKET c, a;
+
+    setvbuf( stdout, NULL, _IONBF, 0 );
+    if (argc != 6) return 2;
+    seconds = atoi( argv[1] );
+    threads = atoi( argv[2] );
+    seed = atoi( argv[3] );
+    if (threads < 1 || threads > 64) return 2;
+    snprintf( host, sizeof(host), "%s", argv[4] );
+    if (!(colon = strrchr( host, ':' ))) return 2;
+    *colon = 0;
+
+    InitializeCriticalSection( &pool_section );
+    InitializeCriticalSection( &count_section );
+    WSAStartup( MAKEWORD(2, 2), &data );
+
+    memset( &hints, 0, sizeof(hints) );
+    hints.ai_family = AF_INET;
+    hints.ai_flags = AI_NUMERICHOST;
+    if (getaddrinfo( host, colon + 1, &hints, &info )) return 2;
+    memcpy( &redirect_target, info->ai_addr, sizeof(redirect_target) );
+    freeaddrinfo( info );
+
+    memset( &proxy, 0, sizeof(proxy) );
+    proxy.sin_family = AF_INET;
+    proxy.sin_addr.s_addr = htonl( INADDR_LOOPBACK );
+    proxy.sin_port = htons( atoi( argv[5] ) );
+    proxy_listener = bound_listener( AF_INET, (SOCKADDR *)&proxy, sizeof(proxy) );
+    memset( &listener4_addr, 0, sizeof(listener4_addr) );
+    listener4_addr.sin_family = AF_INET;
+    listener4_addr.sin_addr.s_addr = htonl( INADDR_LOOPBACK );
+    listener4 = bound_listener( AF_INET, (SOCKADDR *)&listener4_addr, sizeof(listener4_addr) );
+    memset( &listener6_addr, 0, sizeof(listener6_addr) );
+    listener6_addr.sin6_family = AF_INET6;
+    listener6_addr.sin6_addr.s6_addr[15] = 1;
+    listener6 = bound_listener( AF_INET6, (SOCKADDR *)&listener6_addr, sizeof(listener6_addr) );
+
+    noaccess_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS );
+    freed_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE );
+    VirtualFree( freed_page, 0, MEM_RELEASE );
+    event_handle = CreateEventW( NULL, FALSE, FALSE, NULL );
+    file_handle = CreateFileA( "wsfuzz.tmp", GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                               FILE_FLAG_DELETE_ON_CLOSE, NULL );
+
+    /* genuine records, issued to this process */
+    c = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
+    if (!connect( c, (SOCKADDR *)&redirect_target, sizeof(redirect_target) ) &&
+        (a = accept( proxy_listener, NULL, NULL )) != INVALID_SOCKET)
+    {
+        if (WSAIoctl( a, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, genuine, sizeof(genuine),
+                      &genuine_size, NULL, NULL ))
+            genuine_size = 0;
+        closesocket( a );
+    }
+    closesocket( c );
+    printf( "wsfuzz: %s genuine records (%lu bytes); %d threads for %d seconds, seed %d\n",
+            genuine_size ? "have" : "no", genuine_size, threads, seconds, seed );
+
+    {
+        unsigned int rng = seed | 1;
+        for (i = 0; i < POOL_SIZE; i++) pool[i] = make_socket( &rng );
+    }
+    deadline = GetTickCount() + seconds * 1000;
+    for (i = 0; i < threads; i++)
+        handles[i] = CreateThread( NULL, 0, fuzz_thread, (void *)(ULONG_PTR)(seed * 7919 + i * 104729), 0, NULL );
+    WaitForMultipleObjects( threads, handles, TRUE, INFINITE );
+
+    printf( "wsfuzz: %ld calls, %ld unexpected results\n", total_calls, unexpected );
+    for (i = 0; i < error_kinds; i++)
+        printf( "wsfuzz:   %-8s %#10x  %ld\n", error_codes[i] ? "error" : "success", error_codes[i], error_counts[i] );
+    /* the wineserver is still there and still answers */
+    c = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
+    i = WSAIoctl( c, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, genuine, 8, &genuine_size, NULL, NULL );
+    printf( "wsfuzz: the wineserver %s\n", i ? "does not answer" : "answers" );
+    return unexpected || i;
+}
