@@ -62,7 +62,8 @@ wait_empty()
     done
     bad "$1: the wineserver's tables did not empty: $s"
     echo "e2e: Windows processes still running:"; ps -eo pid,args | grep -i '\.exe' | grep -v grep | sed 's/^/    /'
-    echo "e2e: TCP connections:"; $IN_NS ss -tan | sed 's/^/    /' | head -n 40
+    echo "e2e: TCP connections that are not closing, with their owners:"
+    $IN_NS ss -tanpH state established state close-wait state fin-wait-1 state fin-wait-2 | sed 's/^/    /' | head -n 60
 }
 
 # ---- 1. the overlay is what runs -------------------------------------------

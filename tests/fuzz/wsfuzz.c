@@ -103,6 +103,24 @@ static const int option_errors[] =
     WSAEFAULT, WSAEINVAL, WSAENOTSOCK, WSAENOTCONN, WSAENOPROTOOPT, WSAENOBUFS, FWP_E_NOT_FOUND, 0
 };
 
+static const char *error_name( int error )
+{
+    switch (error)
+    {
+    case 0: return "success";
+    case WSAEFAULT: return "WSAEFAULT";
+    case WSAEINVAL: return "WSAEINVAL";
+    case WSAENOTSOCK: return "WSAENOTSOCK";
+    case WSAENOTCONN: return "WSAENOTCONN";
+    case WSAENOPROTOOPT: return "WSAENOPROTOOPT";
+    case WSAEISCONN: return "WSAEISCONN";
+    case WSAEACCES: return "WSAEACCES";
+    case WSAENOBUFS: return "WSAENOBUFS";
+    case FWP_E_NOT_FOUND: return "FWP_E_NOT_FOUND";
+    default: return "(undocumented)";
+    }
+}
+
 static void *bad_pointer( unsigned int *rng )
 {
     switch (next_random( rng ) % 6)
@@ -406,7 +424,7 @@ int main( int argc, char **argv )
 
     printf( "wsfuzz: %ld calls, %ld unexpected results\n", total_calls, unexpected );
     for (i = 0; i < error_kinds; i++)
-        printf( "wsfuzz:   %-8s %#10x  %ld\n", error_codes[i] ? "error" : "success", error_codes[i], error_counts[i] );
+        printf( "wsfuzz:   %-16s %#10x  %ld\n", error_name( error_codes[i] ), error_codes[i], error_counts[i] );
     /* the wineserver is still there and still answers */
     c = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
     i = WSAIoctl( c, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, genuine, 8, &genuine_size, NULL, NULL );

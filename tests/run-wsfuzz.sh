@@ -1,0 +1,38 @@
+#!/bin/sh
+# The Winsock-level fuzzer: wsfuzz.exe under wine-wfp, 8 threads, for
+# SECONDS (60 in 'make check', longer with 'make fuzz-winsock').  Passes if
+# every call gave success or a documented error, and the wineserver that
+# served the prefix before the run is the one that answers after it.
+#
+# usage: run-wsfuzz.sh SECONDS WSFUZZ_EXE
+. "$WFP_SRCDIR/tests/lib.sh"
+
+seconds=$1; exe=$2
+seed=${WSFUZZ_SEED:-$(date +%s)}
+log=$WFP_BUILDDIR/build/fuzz/wsfuzz.log
+trap kill_servers EXIT
+
+prefix=$(fresh_prefix wsfuzz wfp)
+export WINEPREFIX=$prefix
+"$WINESERVER_WFP" -p >/dev/null 2>&1
+# genuine records come from an in-Wine rule; the fuzzer listens as the proxy
+"$WINE_WFP" "$WFP_BUILDDIR/build/programs/wfprules.exe" add 10-wsfuzz tcp 127.0.0.3:47281 -\> 127.0.0.1:47201 \
+    >"$log.rules" 2>&1
+server_before=$("$WINE_WFP" --server-pid)
+
+echo "wsfuzz: $seconds seconds, 8 threads, seed $seed (WSFUZZ_SEED=$seed repeats it)"
+timeout -k 10 $((seconds + 120)) "$WINE_WFP" "$exe" "$seconds" 8 "$seed" 127.0.0.3:47281 47201 >"$log" 2>&1
+rc=$?
+server_after=$("$WINE_WFP" --server-pid)
+
+grep '^wsfuzz:' "$log" | head -n 40
+if test $rc = 0 && test -n "$server_before" && test "$server_before" = "$server_after" &&
+   grep -q "the wineserver answers" "$log"; then
+    echo "wsfuzz: ok: no unexpected result, wineserver $server_before up for the whole run"
+    record wsfuzz 1 0
+else
+    tail -n 20 "$log"
+    echo "wsfuzz: FAILED (status $rc, wineserver before '${server_before}', after '${server_after}'; log $log)"
+    record wsfuzz 0 1
+    exit 1
+fi
