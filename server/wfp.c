@@ -147,6 +147,7 @@ struct config_cache
     int          present;
     timeout_t    modif;
     unsigned int count;
+    unsigned int over_cap;      /* values beyond the cap at the last reading */
 };
 
 static const WCHAR rules_path[] = {'S','o','f','t','w','a','r','e','\\','W','i','n','e','\\',
@@ -180,7 +181,12 @@ static void add_rule( const struct unicode_str *name, unsigned int type, const v
 {
     char rule_name[WFP_RULE_MAX_NAME], text[WFP_RULE_MAX_TEXT], error[256];
 
-    if (rules_cache.count >= WFP_MAX_RULES) return;
+    if (rules_cache.count >= WFP_MAX_RULES)
+    {
+        if (!rules_cache.over_cap++)
+            fprintf( stderr, "wineserver: only the first %u WFP redirection rules are used\n", WFP_MAX_RULES );
+        return;
+    }
     if (type != REG_SZ || !to_ascii( name->str, name->len, rule_name, sizeof(rule_name) ) ||
         !to_ascii( data, size, text, sizeof(text) ))
     {
@@ -198,7 +204,12 @@ static void add_service( const struct unicode_str *name, unsigned int type, cons
 {
     char text[128], error[256];
 
-    if (services_cache.count >= WFP_MAX_RULES) return;
+    if (services_cache.count >= WFP_MAX_RULES)
+    {
+        if (!services_cache.over_cap++)
+            fprintf( stderr, "wineserver: only the first %u WFP netfilter services are used\n", WFP_MAX_RULES );
+        return;
+    }
     if (type == REG_SZ && to_ascii( data, size, text, sizeof(text) ) &&
         wfp_service_parse( text, &services[services_cache.count], error, sizeof(error) ))
         services_cache.count++;
@@ -218,7 +229,7 @@ static void load_config( struct config_cache *cache,
         return;
     }
     if (cache->present && modif == cache->modif) return;
-    cache->count = 0;
+    cache->count = cache->over_cap = 0;
     read_machine_key_values( cache->path, cache->path_len, &modif, add, NULL );
     cache->present = 1;
     cache->modif = modif;

@@ -80,11 +80,23 @@ static HKEY open_key( const char *path, BOOL create )
 static int set_value( const char *path, const char *name, const char *text )
 {
     HKEY key = open_key( path, TRUE );
+    DWORD count;
     LONG ret;
 
     if (!key)
     {
         fprintf( stderr, "wfprules: cannot create HKLM\\%s\n", path );
+        return 1;
+    }
+    /* the wineserver reads no more than WFP_MAX_RULES of each: a new one
+     * beyond that would silently do nothing */
+    if (RegQueryValueExA( key, name, NULL, NULL, NULL, NULL ) &&
+        !RegQueryInfoKeyA( key, NULL, NULL, NULL, NULL, NULL, NULL, &count, NULL, NULL, NULL, NULL ) &&
+        count >= WFP_MAX_RULES)
+    {
+        RegCloseKey( key );
+        fprintf( stderr, "wfprules: there are already %lu %s, the most the wineserver reads; remove one first\n",
+                 count, path == rules_key ? "rules" : "services" );
         return 1;
     }
     ret = RegSetValueExA( key, name, 0, REG_SZ, (const BYTE *)text, strlen( text ) + 1 );

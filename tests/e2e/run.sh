@@ -69,7 +69,7 @@ wait_empty()
 # ---- 1. the overlay is what runs -------------------------------------------
 
 prefix=$(fresh_prefix e2e wfp)
-WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>&1
+WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>"$LOGS/wineserver.log"
 wfp "$E2E/overlay-info.exe" >"$LOGS/overlay-info.log" 2>&1
 cat "$LOGS/overlay-info.log"
 pid=$(WINEPREFIX=$prefix "$WINE_WFP" --server-pid)
@@ -145,6 +145,24 @@ else
     bad "the proxy wrote no records to $blob"
 fi
 
+# one process at its cap of connections in flight; another is unaffected
+rules add 50-capA tcp 127.0.0.3:47091 -\> 127.0.0.1:47031
+rules add 51-capB tcp 127.0.0.3:47092 -\> 127.0.0.1:47032
+start cap-fill.log "$E2E/captest.exe" fill 127.0.0.3:47091 47031
+for i in $(seq 240); do grep -q holding "$LOGS/cap-fill.log" && break; sleep 0.5; done
+if grep -q "4096 connections in flight, then connect() failed with error 10055" "$LOGS/cap-fill.log" &&
+   grep -q "has 4096 connections with WFP redirect records in flight; refusing another" "$LOGS/wineserver.log"; then
+    ok "cap: a process's 4097th connection in flight fails with WSAENOBUFS, and the wineserver says why"
+else
+    bad "cap on connections in flight: $(cat "$LOGS/cap-fill.log")"
+fi
+if wfp "$E2E/captest.exe" one 127.0.0.3:47092 47032 >"$LOGS/cap-one.log" 2>&1; then
+    ok "cap: meanwhile another process's connection carries its records"
+else
+    bad "cap: another process is affected: $(cat "$LOGS/cap-one.log")"
+fi
+pkill -f 'captest.exe fill'
+
 # a proxy killed mid-flight
 start p3.log "$PROGRAMS/wfpproxy.exe" --name e2e-p3 --quiet 47014
 wait_for p3.log listening || true
@@ -161,6 +179,31 @@ sleep 1
 wait_empty "rules"
 echo "e2e: what the origin saw, by hops:"
 sed -n 's/.*hops=\([^ ]*\).*/\1/p' "$LOGS/origin.log" | sort | uniq -c | sed 's/^/    /'
+
+# the cap on rules: wfprules refuses one more, the wineserver uses the first
+# 256 of a registry filled by other means and says so
+cap_rules()
+{
+    printf 'REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Rules]\n'
+    for i in $(seq "$1" "$2"); do printf '"cap-%03d"="tcp 198.51.100.1:%d -> 127.0.0.1:1"\n' "$i" "$i"; done
+}
+existing=$(wfp "$PROGRAMS/wfprules.exe" list 2>/dev/null | grep -c .)
+cap_rules 1 $((256 - existing)) >"$LOGS/cap-rules.reg"
+wfp reg import "$(winepath_of "$LOGS/cap-rules.reg")" >"$LOGS/reg.log" 2>&1
+if ! wfp "$PROGRAMS/wfprules.exe" add 99-over tcp 198.51.100.2:1 -\> 127.0.0.1:1 >"$LOGS/cap-over.log" 2>&1 &&
+   grep -q "there are already 256 rules, the most the wineserver reads" "$LOGS/cap-over.log"; then
+    ok "cap: wfprules refuses a 257th rule: $(cat "$LOGS/cap-over.log")"
+else
+    bad "cap: wfprules took a 257th rule: $(cat "$LOGS/cap-over.log")"
+fi
+cap_rules 300 340 >"$LOGS/cap-rules.reg"
+wfp reg import "$(winepath_of "$LOGS/cap-rules.reg")" >>"$LOGS/reg.log" 2>&1
+if wfp "$E2E/captest.exe" one 127.0.0.3:47092 47032 >"$LOGS/cap-one-more.log" 2>&1 &&
+   grep -q "only the first 256 WFP redirection rules are used" "$LOGS/wineserver.log"; then
+    ok "cap: with 297 rules in the registry the first 256 still work, and the wineserver says so"
+else
+    bad "cap: 297 rules in the registry: $(cat "$LOGS/cap-one-more.log")"
+fi
 WINEPREFIX=$prefix "$WINESERVER_WFP" -k
 
 # ---- 3. nftables -------------------------------------------------------------
