@@ -889,6 +889,32 @@ static void test_sockopts(void)
     closesocket(s);
 }
 
+/* Winsock has no option that marks a socket for the packet filter: only the
+ * wineserver sets Linux's SO_MARK (36), for records that carry a netfilter
+ * hop.  Neither that number nor IP_WFP_REDIRECT_RECORDS on TCP gets a
+ * program a mark of its own choosing. */
+static void test_no_mark_option(void)
+{
+    static const int names[] = { 36 /* SO_MARK on Linux */ };
+    DWORD value = 0x100;
+    unsigned int i;
+    int ret, len;
+    SOCKET s;
+
+    s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    for (i = 0; i < ARRAY_SIZE(names); i++)
+    {
+        ret = setsockopt(s, SOL_SOCKET, names[i], (char *)&value, sizeof(value));
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "set %#x: got %d, error %u\n",
+           names[i], ret, WSAGetLastError());
+        len = sizeof(value);
+        ret = getsockopt(s, SOL_SOCKET, names[i], (char *)&value, &len);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "get %#x: got %d, error %u\n",
+           names[i], ret, WSAGetLastError());
+    }
+    closesocket(s);
+}
+
 START_TEST(wfp)
 {
     WSADATA data;
@@ -908,6 +934,7 @@ START_TEST(wfp)
     test_redirected(AF_INET6);
     test_concurrency();
     test_sockopts();
+    test_no_mark_option();
 
     WSACleanup();
 }
