@@ -8,6 +8,8 @@ RESULTS=$WFP_BUILDDIR/build/results
 PREFIXES=$WFP_BUILDDIR/build/prefixes
 WINE_WFP=$WFP_BUILDDIR/wine-wfp
 WINESERVER_WFP=$WFP_BUILDDIR/wineserver-wfp
+# make check-valgrind: servers started with -p run under memcheck
+test -z "$WFP_VALGRIND" || WINESERVER_WFP=$WFP_SRCDIR/tests/valgrind-wineserver.sh
 STOCK_WINE=$SYSTEM_WINE_BINDIR/wine64
 STOCK_WINESERVER=$SYSTEM_WINE_BINDIR/wineserver
 export WINEDEBUG=${WINEDEBUG:--all}

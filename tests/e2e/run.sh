@@ -74,6 +74,12 @@ wfp "$E2E/overlay-info.exe" >"$LOGS/overlay-info.log" 2>&1
 cat "$LOGS/overlay-info.log"
 pid=$(WINEPREFIX=$prefix "$WINE_WFP" --server-pid)
 server_exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
+if test -n "$WFP_VALGRIND"; then
+    # under memcheck the executable is valgrind's; the server is its argument
+    set -- $(ps -eo pid,args | grep "memcheck.*/lib/wine/wineserver64 -f -p" | grep -v grep | tail -n 1)
+    pid=$1; server_exe=""
+    for arg; do case "$arg" in */wineserver64) server_exe=$(realpath "$arg") ;; esac; done
+fi
 echo "wineserver: pid ${pid:-none}, $server_exe"
 case "$server_exe" in
     "$(realpath "$WFP_ROOT")"/lib/wine/wineserver64) ok "the prefix is served by wine-wfp's wineserver" ;;
