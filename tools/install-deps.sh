@@ -12,7 +12,7 @@ packages="
     flex bison perl libxml-libxml-perl python3
     dpkg-dev unicode-data khronos-api libvulkan-dev
     libcmocka-dev clang libclang-rt-14-dev
-    nftables iproute2 valgrind
+    nftables iproute2 valgrind quilt
 "
 
 missing=""

@@ -86,6 +86,9 @@ Add a deb-src entry for bookworm to the apt sources and run 'apt-get update'
     unpacked=$(cd "$work" && ls -d wine-*/ 2>/dev/null | head -n 1)
     test -n "$unpacked" || die "apt-get source did not unpack a tree"
     mv "$work/$unpacked" "$work/wine"
+    # the source package itself, for make check-patches (quilt)
+    mkdir -p "$cache/$version/dist"
+    mv "$work"/*.dsc "$work"/*.tar.* "$cache/$version/dist/" 2>/dev/null || true
 fi
 
 say "regenerating the files Debian's repack leaves out (takes about 4 minutes)"

@@ -1,0 +1,88 @@
+#!/bin/sh
+# make check-patches: the series that 'make patches' wrote must
+#   1. apply with 'git am' to the pristine Debian source (as apt-get
+#      source unpacks it),
+#   2. apply with 'quilt push -a' as debian/patches of Debian's wine
+#      source package, after Debian's own patches,
+#   3. compile after each patch: wineserver, ws2_32.dll and
+#      ws2_32_test.exe, built from the 'git am' tree.
+#
+# usage: check-patches.sh PATCH_DIR WINE_VERSION CACHE_DIR PREPARED_SOURCE WORKDIR [CONFIGURE_FLAGS...]
+set -e
+
+patches=$(cd "$1" && pwd)
+version=$2
+cache=$3
+prepared=$4
+mkdir -p "$5"
+work=$(cd "$5" && pwd)
+shift 5
+
+say() { echo "check-patches: $*"; }
+die() { say "FAILED: $*"; exit 1; }
+
+# the source package: kept by configure, or fetched once
+dist=$cache/$version/dist
+dsc=$(ls "$dist"/wine_*.dsc 2>/dev/null | head -n 1)
+if test -z "$dsc"; then
+    say "fetching the source package of wine $version"
+    mkdir -p "$dist"
+    (cd "$dist" && apt-get source -q --download-only "wine=$version" >/dev/null) ||
+        die "apt-get source --download-only wine=$version failed (a deb-src entry is needed)"
+    dsc=$(ls "$dist"/wine_*.dsc | head -n 1)
+fi
+
+rm -rf "$work"
+mkdir -p "$work"
+
+# 1. git am onto the pristine source
+say "unpacking $(basename "$dsc") and applying the series with git am"
+dpkg-source -q -x "$dsc" "$work/am" >/dev/null 2>&1 || die "dpkg-source -x failed"
+git_() { git -C "$work/am" -c user.name=check -c user.email=check@localhost "$@"; }
+git_ init -q
+git_ add -A
+git_ commit -q -m "wine $version, as apt-get source unpacks it"
+git_ am -q --whitespace=nowarn "$patches"/*.patch || die "the series does not apply with git am"
+say "ok: $(ls "$patches"/*.patch | wc -l) patches apply with git am"
+
+# 2. quilt, as debian/patches of the source package
+say "applying Debian's patches and the series with quilt"
+dpkg-source -q -x --skip-patches "$dsc" "$work/quilt" >/dev/null 2>&1 || die "dpkg-source -x --skip-patches failed"
+mkdir -p "$work/quilt/debian/patches/wine-wfp"
+cp "$patches"/*.patch "$work/quilt/debian/patches/wine-wfp/"
+(cd "$patches" && ls *.patch) | sed 's|^|wine-wfp/|' >>"$work/quilt/debian/patches/series"
+debian_count=$(grep -cv '^wine-wfp/' "$work/quilt/debian/patches/series")
+if ! (cd "$work/quilt" && QUILT_PATCHES=debian/patches quilt push -a -q --fuzz=0 >"$work/quilt.log" 2>&1); then
+    tail -n 20 "$work/quilt.log"
+    die "quilt push -a failed"
+fi
+top=$(cd "$work/quilt" && QUILT_PATCHES=debian/patches quilt top)
+test "$top" = "debian/patches/$(tail -n 1 "$work/quilt/debian/patches/series")" || die "quilt stopped at $top"
+# the same tree as git am gives
+if ! diff -r -q -x .pc -x .git -x debian "$work/am" "$work/quilt" >"$work/diff.log"; then
+    head "$work/diff.log"
+    die "quilt and git am give different trees"
+fi
+say "ok: quilt push -a applies Debian's $debian_count patches and the series, and gives the same tree"
+
+# 3. each patch compiles.  Debian's repack leaves out generated files
+# (configure, the server protocol, ...): take them from the prepared tree,
+# never overwriting a file of the source.
+say "building wineserver, ws2_32.dll and ws2_32_test.exe after each patch"
+cp -a -n "$prepared/." "$work/am/"
+rm -f "$work/am"/.wine-wfp-*
+commits=$(git_ rev-list --reverse HEAD~$(ls "$patches"/*.patch | wc -l)..HEAD)
+git_ checkout -q "$(echo "$commits" | head -n 1)"
+mkdir -p "$work/build"
+(cd "$work/build" && ../am/configure "$@" >configure.log 2>&1) || { tail -n 20 "$work/build/configure.log"; die "configure failed"; }
+targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+for c in $commits; do
+    git_ checkout -q "$c"
+    subject=$(git_ log -1 --format=%s "$c")
+    if ! make -C "$work/build" -j"$(nproc)" $targets >"$work/build.log" 2>&1; then
+        grep -E "error|Error" "$work/build.log" | head -n 20
+        die "the tree does not build after: $subject"
+    fi
+    say "ok: builds after: $subject"
+done
+say "ok: the series applies with git am and with quilt, and every patch builds"

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Write wine-wfp as a 'git format-patch' series against the Wine source:
+# each hook patch of patches/series together with the new files that
+# patches/new-files gives it, one commit each, with the hook patch's
+# author, date and message.
+#
+# usage: make-patches.sh SRCDIR WINE_SOURCE WORKDIR OUTDIR
+#
+# WINE_SOURCE is the Wine tree to start from; WORKDIR/git is left holding
+# the series as commits on top of it (branch wine-wfp, base tag pristine).
+set -e
+
+srcdir=$(cd "$1" && pwd)
+wine=$2
+mkdir -p "$3" "$4"
+workdir=$(cd "$3" && pwd)
+outdir=$(cd "$4" && pwd)
+repo=$workdir/git
+
+die() { echo "make-patches: error: $*" >&2; exit 1; }
+test -f "$wine/server/protocol.def" || die "$wine is not a Wine source tree"
+
+git_() { git -C "$repo" -c user.name=wine-wfp -c user.email=wine-wfp@localhost -c core.autocrlf=false "$@"; }
+
+# the base: the tree as it is, as one commit (only Wine's own files matter
+# to the patches, but a whole tree is what 'git am' and the builds need)
+if ! test -f "$repo/.wine-wfp-base" || test "$(cat "$repo/.wine-wfp-base")" != "$wine"; then
+    echo "make-patches: making a git repository of $wine (once)"
+    rm -rf "$repo"
+    mkdir -p "$workdir"
+    cp -a "$wine" "$repo"
+    rm -f "$repo"/.wine-wfp-*
+    git_ init -q
+    git_ add -A
+    git_ commit -q -m "wine $(sed -n '1s/^wine[^ ]* (\([^)]*\)).*/\1/p' "$repo/debian/changelog")"
+    git_ tag -f pristine >/dev/null
+    echo "$wine" > "$repo/.wine-wfp-base"
+    echo .wine-wfp-base > "$repo/.git/info/exclude"
+fi
+git_ checkout -q -f -B wine-wfp pristine
+git_ clean -q -fdx -e .wine-wfp-base
+
+for p in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$srcdir/patches/series"); do
+    number=$(basename "$p" | cut -c1-4)
+    git_ am -q --whitespace=nowarn "$srcdir/patches/$p" || { git_ am --abort; die "$p does not apply"; }
+    files=$(sed -n "s/^$number //p" "$srcdir/patches/new-files")
+    if test -n "$files"; then
+        for f in $files; do
+            mkdir -p "$(dirname "$repo/$f")"
+            cp "$srcdir/$f" "$repo/$f"
+        done
+        git_ add $files
+        git_ commit -q --amend --no-edit
+    fi
+done
+# every new file is in some patch
+for f in $(cd "$srcdir" && ls server/wfp*.[ch] dlls/ws2_32/wfp.c dlls/ws2_32/tests/wfp.c); do
+    git_ cat-file -e "HEAD:$f" 2>/dev/null || die "$f is in no patch (add it to patches/new-files)"
+done
+
+rm -rf "$outdir"
+mkdir -p "$outdir"
+git_ format-patch -q --no-signature -o "$outdir" pristine..wine-wfp
+echo "make-patches: $(ls "$outdir" | wc -l) patches in $outdir:"
+ls "$outdir" | sed 's/^/    /'
