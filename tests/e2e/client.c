@@ -6,7 +6,7 @@
  * first hop's original source port is its own local port).
  *
  * usage: client.exe ADDRESS:PORT [--count N] [--parallel P] [--size BYTES]
- *                   [--expect HOPS] [--close-early] [--slow]
+ *                   [--expect HOPS] [--close-early] [--slow] [--retry]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +14,9 @@
 #include "records_view.h"
 
 static struct addrinfo *target;
-static int size = 4096, close_early, slow;
+static int size = 4096, close_early, slow, retry;
 static const char *expect;
-static LONG next_index, count = 1, ok_count, fail_count;
+static LONG next_index, count = 1, ok_count, fail_count, wrong_count;
 static CRITICAL_SECTION log_section;
 
 static void failed( LONG index, const char *format, ... )
@@ -26,6 +26,22 @@ static void failed( LONG index, const char *format, ... )
     InterlockedIncrement( &fail_count );
     EnterCriticalSection( &log_section );
     printf( "client: connection %ld: ", index );
+    va_start( args, format );
+    vprintf( format, args );
+    va_end( args );
+    LeaveCriticalSection( &log_section );
+}
+
+/* A connection that came back with other bytes, or with records that are not
+ * its own, rather than one cut short: the soak test allows none. */
+static void wrong( LONG index, const char *format, ... )
+{
+    va_list args;
+
+    InterlockedIncrement( &fail_count );
+    InterlockedIncrement( &wrong_count );
+    EnterCriticalSection( &log_section );
+    printf( "client: connection %ld: WRONG: ", index );
     va_start( args, format );
     vprintf( format, args );
     va_end( args );
@@ -47,15 +63,23 @@ static void one_connection( LONG index )
     unsigned char *data = malloc( size ), *back = malloc( size + 1024 );
     char header[512], *newline, expected_line[256];
     SOCKADDR_STORAGE local;
-    int len = sizeof(local), got = 0, ret, sent = 0, header_len;
+    int len = sizeof(local), got = 0, ret, sent = 0, header_len, attempts = 0;
     unsigned int local_port, src_port;
     SOCKET s;
 
     s = socket( target->ai_family, SOCK_STREAM, IPPROTO_TCP );
-    if (connect( s, target->ai_addr, target->ai_addrlen ))
+    /* --retry: a proxy being restarted refuses for a moment, as a real
+     * client would find; try again rather than count it */
+    while (connect( s, target->ai_addr, target->ai_addrlen ))
     {
-        failed( index, "connect failed: %d\n", WSAGetLastError() );
-        goto done;
+        if (!retry || WSAGetLastError() != WSAECONNREFUSED || ++attempts > 100)
+        {
+            failed( index, "connect failed: %d\n", WSAGetLastError() );
+            goto done;
+        }
+        closesocket( s );
+        Sleep( 100 );
+        s = socket( target->ai_family, SOCK_STREAM, IPPROTO_TCP );
     }
     getsockname( s, (SOCKADDR *)&local, &len );
     local_port = ntohs( ((SOCKADDR_IN *)&local)->sin_port );
@@ -88,9 +112,15 @@ static void one_connection( LONG index )
     }
     header_len = newline - (char *)back + 1;
     snprintf( header, sizeof(header), "%.*s", header_len - 1, (char *)back );
+    if (got - header_len < size && !memcmp( back + header_len, data, got - header_len ))
+    {
+        failed( index, "cut short: sent %d bytes, got %d back (error %d)\n", size, got - header_len,
+                ret < 0 ? WSAGetLastError() : 0 );
+        goto done;
+    }
     if (got - header_len != size || memcmp( back + header_len, data, size ))
     {
-        failed( index, "the echo differs: sent %d bytes, got %d back (%s)\n", size, got - header_len, header );
+        wrong( index, "the echo differs: sent %d bytes, got %d back (%s)\n", size, got - header_len, header );
         goto done;
     }
     if (expect)
@@ -98,13 +128,13 @@ static void one_connection( LONG index )
         snprintf( expected_line, sizeof(expected_line), "hops=%s ", expect );
         if (strncmp( header, expected_line, strlen( expected_line ) ))
         {
-            failed( index, "expected %s, the origin saw %s\n", expect, header );
+            wrong( index, "expected %s, the origin saw %s\n", expect, header );
             goto done;
         }
         if (strcmp( expect, "none" ) && (sscanf( strstr( header, "src_port=" ), "src_port=%u", &src_port ) != 1 ||
                                          src_port != local_port))
         {
-            failed( index, "the records name another connection: %s, local port %u\n", header, local_port );
+            wrong( index, "the records name another connection: %s, local port %u\n", header, local_port );
             goto done;
         }
     }
@@ -142,11 +172,12 @@ int main( int argc, char **argv )
         else if (!strcmp( argv[i], "--expect" ) && i + 1 < argc) expect = argv[++i];
         else if (!strcmp( argv[i], "--close-early" )) close_early = 1;
         else if (!strcmp( argv[i], "--slow" )) slow = 1;
+        else if (!strcmp( argv[i], "--retry" )) retry = 1;
         else if (!target && (target = resolve( argv[i], 0 ))) ;
         else
         {
             printf( "usage: client.exe ADDRESS:PORT [--count N] [--parallel P] [--size BYTES] [--expect HOPS] "
-                    "[--close-early] [--slow]\n" );
+                    "[--close-early] [--slow] [--retry]\n" );
             return 2;
         }
     }
@@ -156,6 +187,7 @@ int main( int argc, char **argv )
     /* at most MAXIMUM_WAIT_OBJECTS at a time */
     for (i = 0; i < parallel; i += MAXIMUM_WAIT_OBJECTS)
         WaitForMultipleObjects( min( parallel - i, MAXIMUM_WAIT_OBJECTS ), threads + i, TRUE, INFINITE );
-    printf( "client: %ld connections, %ld ok, %ld failed\n", count, ok_count, fail_count );
+    printf( "client: %ld connections, %ld ok, %ld failed", count, ok_count, fail_count );
+    printf( wrong_count ? " (%ld of them WRONG)\n" : "\n", wrong_count );
     return fail_count || ok_count != count;
 }
