@@ -20,7 +20,7 @@ export WINEPREFIX=$prefix
     >"$log.rules" 2>&1
 server_before=$("$WINE_WFP" --server-pid)
 
-echo "wsfuzz: $seconds seconds, 8 threads, seed $seed (WSFUZZ_SEED=$seed repeats it)"
+echo "wsfuzz: $seconds seconds, 8 threads, seed $seed (WSFUZZ_SEED=$seed repeats its choices)"
 timeout -k 10 $((seconds + 120)) "$WINE_WFP" "$exe" "$seconds" 8 "$seed" 127.0.0.3:47281 47201 >"$log" 2>&1
 rc=$?
 server_after=$("$WINE_WFP" --server-pid)
