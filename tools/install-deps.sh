@@ -13,6 +13,7 @@ packages="
     dpkg-dev unicode-data khronos-api libvulkan-dev
     libcmocka-dev clang libclang-rt-14-dev
     nftables iproute2 valgrind quilt
+    debhelper lintian git
 "
 
 missing=""
