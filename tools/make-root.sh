@@ -64,6 +64,7 @@ copy "$sys_dlldir/x86_64-unix/ntdll.so" "$dlldir/x86_64-unix/ntdll.so"
 link_dir "$sys_dlldir/x86_64-windows" "$dlldir/x86_64-windows" "ws2_32.dll"
 rm -f "$dlldir/x86_64-windows/ws2_32.dll.tmp"
 cp "$ws2_32" "$dlldir/x86_64-windows/ws2_32.dll.tmp"
+chmod 644 "$dlldir/x86_64-windows/ws2_32.dll.tmp"     # a PE DLL, as Debian installs Wine's
 mv "$dlldir/x86_64-windows/ws2_32.dll.tmp" "$dlldir/x86_64-windows/ws2_32.dll"
 
 for d in "$sys_dlldir"/*-windows; do
