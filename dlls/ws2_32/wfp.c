@@ -56,7 +56,8 @@ static BOOL wfp_pointers_valid( DWORD *ret_size, OVERLAPPED *overlapped,
     return valid;
 }
 
-static BOOL wfp_copy_in( void *dst, const void *src, DWORD size )
+/* memcpy() to or from an application's buffer, which may not be there */
+static BOOL wfp_copy( void *dst, const void *src, DWORD size )
 {
     BOOL valid = TRUE;
 
@@ -132,7 +133,7 @@ static int wfp_set_records( SOCKET s, const void *in_buff, DWORD in_size, DWORD 
         SetLastError( WSAENOBUFS );
         return -1;
     }
-    if (!wfp_copy_in( records, in_buff, in_size ))
+    if (!wfp_copy( records, in_buff, in_size ))
     {
         free( records );
         SetLastError( WSAEFAULT );
@@ -213,22 +214,6 @@ BOOL wfp_handles_sockopt( int level, int optname, BOOL set )
     return FALSE;
 }
 
-static BOOL wfp_copy_out( void *dst, const void *src, DWORD size )
-{
-    BOOL valid = TRUE;
-
-    __TRY
-    {
-        memcpy( dst, src, size );
-    }
-    __EXCEPT_PAGE_FAULT
-    {
-        valid = FALSE;
-    }
-    __ENDTRY
-    return valid;
-}
-
 int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen )
 {
     DWORD ret, size;
@@ -237,7 +222,7 @@ int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen 
 
     TRACE( "socket %#Ix, level %#x, optname %#x, optval %p, optlen %p\n", s, level, optname, optval, optlen );
 
-    if (!optlen || !wfp_copy_in( &len, optlen, sizeof(len) ) || len <= 0)
+    if (!optlen || !wfp_copy( &len, optlen, sizeof(len) ) || len <= 0)
     {
         SetLastError( WSAEFAULT );
         return -1;
@@ -259,7 +244,7 @@ int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen 
     if (!(ret = wfp_server_ioctl( s, code, NULL, 0, optval, len, &size, NULL, NULL )))
     {
         len = size;
-        if (!wfp_copy_out( optlen, &len, sizeof(len) )) ret = WSAEFAULT;
+        if (!wfp_copy( optlen, &len, sizeof(len) )) ret = WSAEFAULT;
     }
     SetLastError( ret );
     return ret ? -1 : 0;
@@ -274,7 +259,7 @@ int wfp_setsockopt( SOCKET s, int level, int optname, const char *optval, int op
 
     TRACE( "socket %#Ix, level %#x, optname %#x, optval %p, optlen %d\n", s, level, optname, optval, optlen );
 
-    if (optlen < (int)sizeof(value) || !optval || !wfp_copy_in( &value, optval, sizeof(value) ))
+    if (optlen < (int)sizeof(value) || !optval || !wfp_copy( &value, optval, sizeof(value) ))
     {
         SetLastError( WSAEFAULT );
         return -1;
