@@ -14,7 +14,7 @@ trap kill_servers EXIT
 
 prefix=$(fresh_prefix wsfuzz wfp)
 export WINEPREFIX=$prefix
-"$WINESERVER_WFP" -p >/dev/null 2>&1
+"$WINESERVER_WFP" -p >/dev/null 2>"$log.server"
 # genuine records come from an in-Wine rule; the fuzzer listens as the proxy
 "$WINE_WFP" "$WFP_BUILDDIR/build/programs/wfprules.exe" add 10-wsfuzz tcp 127.0.0.3:47281 -\> 127.0.0.1:47201 \
     >"$log.rules" 2>&1
@@ -32,6 +32,7 @@ if test $rc = 0 && test -n "$server_before" && test "$server_before" = "$server_
     record wsfuzz 1 0
 else
     tail -n 20 "$log"
+    echo "wsfuzz: the wineserver's stderr:"; tail -n 20 "$log.server"
     echo "wsfuzz: FAILED (status $rc, wineserver before '${server_before}', after '${server_after}'; log $log)"
     record wsfuzz 0 1
     exit 1

@@ -160,6 +160,20 @@ static SOCKET pick_socket( unsigned int *rng )
     }
 }
 
+/* The accepted side of a connection just made to a listener.  Another
+ * thread may take it first, or the connect may have failed (ephemeral
+ * ports run out under churn): never block on accept(). */
+static SOCKET accept_within( SOCKET listener, DWORD ms )
+{
+    struct timeval timeout = { ms / 1000, (ms % 1000) * 1000 };
+    fd_set set;
+
+    FD_ZERO( &set );
+    FD_SET( listener, &set );
+    if (select( 0, &set, NULL, NULL, &timeout ) != 1) return INVALID_SOCKET;
+    return accept( listener, NULL, NULL );
+}
+
 /* a socket of some type, family and state */
 static SOCKET make_socket( unsigned int *rng )
 {
@@ -186,14 +200,15 @@ static SOCKET make_socket( unsigned int *rng )
         s = socket( family, SOCK_STREAM, IPPROTO_TCP );
         if (family == AF_INET) connect( s, (SOCKADDR *)&listener4_addr, sizeof(listener4_addr) );
         else connect( s, (SOCKADDR *)&listener6_addr, sizeof(listener6_addr) );
-        peer = accept( family == AF_INET ? listener4 : listener6, NULL, NULL );
-        if (next_random( rng ) % 2) { closesocket( peer ); return s; }
+        peer = accept_within( family == AF_INET ? listener4 : listener6, 2000 );
+        if (peer == INVALID_SOCKET || next_random( rng ) % 2) { closesocket( peer ); return s; }
         closesocket( s );
         return peer;
     case 5:     /* a redirected connection, accepted: it has records */
         s = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
         connect( s, (SOCKADDR *)&redirect_target, sizeof(redirect_target) );
-        peer = accept( proxy_listener, NULL, NULL );
+        peer = accept_within( proxy_listener, 2000 );
+        if (peer == INVALID_SOCKET) return s;
         closesocket( s );
         return peer;
     default:
@@ -420,7 +435,15 @@ int main( int argc, char **argv )
     deadline = GetTickCount() + seconds * 1000;
     for (i = 0; i < threads; i++)
         handles[i] = CreateThread( NULL, 0, fuzz_thread, (void *)(ULONG_PTR)(seed * 7919 + i * 104729), 0, NULL );
-    WaitForMultipleObjects( threads, handles, TRUE, INFINITE );
+    /* every call returns; a thread still busy a minute after the deadline
+     * is stuck in one, which is a failure, not something to wait out */
+    if (WaitForMultipleObjects( threads, handles, TRUE, (seconds + 60) * 1000 ) == WAIT_TIMEOUT)
+    {
+        printf( "wsfuzz: FAILED: a thread is still in a call 60 seconds after the deadline "
+                "(%ld calls made)\n", total_calls );
+        fflush( stdout );
+        ExitProcess( 3 );
+    }
 
     printf( "wsfuzz: %ld calls, %ld unexpected results\n", total_calls, unexpected );
     for (i = 0; i < error_kinds; i++)
