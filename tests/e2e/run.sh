@@ -14,57 +14,9 @@
 # exactly the hops it was sent through (see client.c and origin.c).
 . "$WFP_SRCDIR/tests/lib.sh"
 
-E2E=$WFP_BUILDDIR/build/e2e
-PROGRAMS=$WFP_BUILDDIR/build/programs
-LOGS=$E2E/logs
-rm -rf "$LOGS"; mkdir -p "$LOGS"
-pass=0; fail=0; skip=0
-ok()      { echo "e2e: ok: $*"; pass=$((pass + 1)); }
-bad()     { echo "e2e: FAILED: $*"; fail=$((fail + 1)); }
-skipped() { echo "e2e: skipped: $*"; skip=$((skip + 1)); }
-
-ns=""
-cleanup()
-{
-    pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
-    kill_servers
-    test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null
-}
-trap cleanup EXIT
-
-# run_in PREFIX COMMAND...: a Windows program in the foreground; output in
-# files only (services of the session inherit stdout)
-IN_NS=""
-wfp() { WINEPREFIX=$prefix $IN_NS "$WINE_WFP" "$@"; }
-start() { log=$1; shift; WINEPREFIX=$prefix $IN_NS "$WINE_WFP" "$@" >"$LOGS/$log" 2>&1 & }
-wait_for() { for i in $(seq 300); do grep -q "$2" "$LOGS/$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-
-# client NAME TARGET CLIENT-ARGS...: one client run, judged by its exit status
-client()
-{
-    name=$1; shift
-    if wfp "$E2E/client.exe" "$@" >"$LOGS/client-$name.log" 2>&1; then
-        ok "$name: $(tail -n 1 "$LOGS/client-$name.log" | sed 's/^client: //')"
-    else
-        bad "$name: $(tail -n 5 "$LOGS/client-$name.log" | tr '\n' ' ')"
-    fi
-}
-
-stats() { wfp "$E2E/wfpstat.exe" >"$LOGS/stats.log" 2>&1; cat "$LOGS/stats.log"; }
-
-# wait_empty WHAT: the wineserver's tables return to empty
-wait_empty()
-{
-    for i in $(seq 60); do
-        s=$(stats)
-        case "$s" in *"sockets=0 pending=0"*) ok "$1: the wineserver's tables are empty again ($s)"; return ;; esac
-        sleep 0.5
-    done
-    bad "$1: the wineserver's tables did not empty: $s"
-    echo "e2e: Windows processes still running:"; ps -eo pid,args | grep -i '\.exe' | grep -v grep | sed 's/^/    /'
-    echo "e2e: TCP connections that are not closing, with their owners:"
-    $IN_NS ss -tanpH state established state close-wait state fin-wait-1 state fin-wait-2 | sed 's/^/    /' | head -n 60
-}
+SUITE=e2e
+LOGS=$WFP_BUILDDIR/build/e2e/logs
+. "$WFP_SRCDIR/tests/e2e/common.sh"
 
 # ---- 1. the overlay is what runs -------------------------------------------
 
@@ -85,10 +37,7 @@ case "$server_exe" in
     "$(realpath "$WFP_ROOT")"/lib/wine/wineserver64) ok "the prefix is served by wine-wfp's wineserver" ;;
     *) bad "the prefix is served by '$server_exe', not by $WFP_ROOT/lib/wine/wineserver64" ;;
 esac
-dll=$WFP_ROOT/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll
-built=$(od -An -tx4 -j $(( $(od -An -tu4 -j 60 -N 4 "$dll") + 8 )) -N 4 "$dll" | tr -d ' ')
-echo "ws2_32.dll built: link timestamp 0x$built"
-if grep -q "link timestamp: 0x$built" "$LOGS/overlay-info.log"; then
+if loaded_dll_is_ours "$LOGS/overlay-info.log" "$WFP_ROOT/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll"; then
     ok "the loaded ws2_32.dll is the one wine-wfp built"
 else
     bad "the loaded ws2_32.dll is not the one wine-wfp built"
@@ -97,7 +46,6 @@ fi
 # ---- 2. in-Wine redirection rules ------------------------------------------
 
 echo "e2e: in-Wine redirection rules"
-rules() { wfp "$PROGRAMS/wfprules.exe" "$@" >>"$LOGS/wfprules.log" 2>&1; }
 rules add 10-p1 tcp 127.0.0.3:47081 -\> 127.0.0.1:47011
 rules add 11-p1v6 tcp [::1]:47081 -\> [::1]:47011
 rules add 30-late tcp 127.0.0.3:47083 -\> 127.0.0.1:47013

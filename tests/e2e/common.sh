@@ -1,0 +1,69 @@
+# Helpers of the end-to-end scripts; sourced after tests/lib.sh, with
+# SUITE (the result's name) and LOGS set.
+
+E2E=$WFP_BUILDDIR/build/e2e
+PROGRAMS=$WFP_BUILDDIR/build/programs
+rm -rf "$LOGS"; mkdir -p "$LOGS"
+pass=0; fail=0; skip=0
+ok()      { echo "$SUITE: ok: $*"; pass=$((pass + 1)); }
+bad()     { echo "$SUITE: FAILED: $*"; fail=$((fail + 1)); }
+skipped() { echo "$SUITE: skipped: $*"; skip=$((skip + 1)); }
+
+ns=""
+cleanup()
+{
+    pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
+    kill_servers
+    test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null
+}
+trap cleanup EXIT
+
+# wfp COMMAND...: a Windows program in the foreground, in $prefix (and in
+# the network namespace $IN_NS names); output in files only, as services
+# of the session inherit stdout.  start LOG COMMAND...: the same, in the
+# background.
+IN_NS=""
+wfp() { WINEPREFIX=$prefix $IN_NS "$WINE_WFP" "$@"; }
+start() { log=$1; shift; WINEPREFIX=$prefix $IN_NS "$WINE_WFP" "$@" >"$LOGS/$log" 2>&1 & }
+wait_for() { for i in $(seq 300); do grep -q "$2" "$LOGS/$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+# client_with CLIENT.EXE NAME TARGET CLIENT-ARGS...: one client run, judged
+# by its exit status; client NAME ...: the same with the 64-bit client
+client_with()
+{
+    exe=$1; name=$2; shift 2
+    if wfp "$exe" "$@" >"$LOGS/client-$name.log" 2>&1; then
+        ok "$name: $(tail -n 1 "$LOGS/client-$name.log" | sed 's/^client: //')"
+    else
+        bad "$name: $(tail -n 5 "$LOGS/client-$name.log" | tr '\n' ' ')"
+    fi
+}
+client() { client_with "$E2E/client.exe" "$@"; }
+
+stats() { wfp "$E2E/wfpstat.exe" >"$LOGS/stats.log" 2>&1; cat "$LOGS/stats.log"; }
+
+# wait_empty WHAT: the wineserver's tables return to empty
+wait_empty()
+{
+    for i in $(seq 60); do
+        s=$(stats)
+        case "$s" in *"sockets=0 pending=0"*) ok "$1: the wineserver's tables are empty again ($s)"; return ;; esac
+        sleep 0.5
+    done
+    bad "$1: the wineserver's tables did not empty: $s"
+    echo "$SUITE: Windows processes still running:"; ps -eo pid,args | grep -i '\.exe' | grep -v grep | sed 's/^/    /'
+    echo "$SUITE: TCP connections that are not closing, with their owners:"
+    $IN_NS ss -tanpH state established state close-wait state fin-wait-1 state fin-wait-2 | sed 's/^/    /' | head -n 60
+}
+
+# rules ARGS...: wfprules in $prefix, its output appended to wfprules.log
+rules() { wfp "$PROGRAMS/wfprules.exe" "$@" >>"$LOGS/wfprules.log" 2>&1; }
+
+# loaded_dll_is_ours OVERLAY-INFO-LOG DLL: the ws2_32.dll that process ran
+# is DLL, by the link timestamp in its PE header
+loaded_dll_is_ours()
+{
+    built=$(od -An -tx4 -j $(( $(od -An -tu4 -j 60 -N 4 "$2") + 8 )) -N 4 "$2" | tr -d ' ')
+    echo "ws2_32.dll built: link timestamp 0x$built"
+    grep -q "link timestamp: 0x$built" "$1"
+}
