@@ -4,25 +4,28 @@
 # redirect rule, and the test is told which port is redirected to which;
 # otherwise the redirected cases skip() and say why.
 #
-# usage: conformance.sh WS2_32_TEST_EXE
+# usage: conformance.sh WS2_32_TEST_EXE [SUITE]
+# SUITE names the result (conformance, or conformance-i386 for the 32-bit
+# test program).
 . "$WFP_SRCDIR/tests/lib.sh"
 
 testexe=$1
-log=$WFP_BUILDDIR/build/conformance.log
+suite=${2:-conformance}
+log=$WFP_BUILDDIR/build/$suite.log
 trap 'kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
 
-prefix=$(fresh_prefix conformance wfp)
+prefix=$(fresh_prefix "$suite" wfp)
 export WINEPREFIX=$prefix
 
 ns=""
 if reason=$(netns_usable); then
-    ns=wfp-conformance-$$
+    ns=wfp-$suite-$$
     redirect_netns "$ns"
-    echo "conformance: running in network namespace $ns with an nftables redirect 8080 -> 18080"
+    echo "$suite: running in network namespace $ns with an nftables redirect 8080 -> 18080"
     WFP_TEST_REDIRECT=$REDIRECT_SPEC timeout -k 10 900 \
         "$IP" netns exec "$ns" "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
 else
-    echo "conformance: the redirected cases will be skipped: $reason"
+    echo "$suite: the redirected cases will be skipped: $reason"
     timeout -k 10 900 "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
 fi
 rc=$?
@@ -31,11 +34,11 @@ grep -E "Test failed|Test succeeded inside todo|unhandled exception|Tests skippe
 set -- $(winetest_counts "$log")
 if test $# != 3; then
     tail -n 20 "$log"
-    echo "conformance: the test did not finish (status $rc)"
-    record conformance 0 1
+    echo "$suite: the test did not finish (status $rc)"
+    record "$suite" 0 1
     exit 1
 fi
 executed=$1; failures=$2; skipped=$3
-echo "conformance: $executed tests executed, $failures failures, $skipped skipped (log: $log)"
-record conformance $((executed - failures)) "$failures" "$skipped"
+echo "$suite: $executed tests executed, $failures failures, $skipped skipped (log: $log)"
+record "$suite" $((executed - failures)) "$failures" "$skipped"
 test "$failures" = 0 && test $rc = 0

@@ -2,7 +2,7 @@
 # Print one line per suite and the total "N passed, N failed".
 # Exits non-zero if anything failed or a suite left no result.
 dir=$1
-expected="unit fuzz wsfuzz conformance wine-tests e2e"
+expected="unit fuzz wsfuzz conformance wine-tests e2e conformance-i386 e2e-i386"
 total_pass=0; total_fail=0; total_skip=0; status=0
 
 echo
@@ -10,12 +10,12 @@ echo "==== wine-wfp test summary ===="
 for suite in $expected; do
     f=$dir/$suite
     if ! test -f "$f"; then
-        printf '  %-12s no result (the suite did not finish)\n' "$suite"
+        printf '  %-16s no result (the suite did not finish)\n' "$suite"
         total_fail=$((total_fail + 1)); status=1
         continue
     fi
     p=$(sed -n 's/^passed //p' "$f"); x=$(sed -n 's/^failed //p' "$f"); s=$(sed -n 's/^skipped //p' "$f")
-    printf '  %-12s %6d passed, %d failed, %d skipped\n' "$suite" "$p" "$x" "$s"
+    printf '  %-16s %6d passed, %d failed, %d skipped\n' "$suite" "$p" "$x" "$s"
     total_pass=$((total_pass + p)); total_fail=$((total_fail + x)); total_skip=$((total_skip + s))
     test "$x" = 0 || status=1
 done

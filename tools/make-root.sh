@@ -1,13 +1,18 @@
 #!/bin/sh
 # Assemble the Wine root that wine-wfp runs.
 #
-# usage: make-root.sh DEST SYSTEM_BINDIR SYSTEM_DLLDIR SYSTEM_DATADIR WINESERVER WS2_32_DLL [PROGRAM.exe...]
+# usage: make-root.sh [--wine32 WINE32_BINDIR WINE32_DLLDIR WS2_32_DLL32]
+#                     DEST SYSTEM_BINDIR SYSTEM_DLLDIR SYSTEM_DATADIR WINESERVER WS2_32_DLL [PROGRAM.exe...]
 #
 # The layout mirrors Debian's, relative to DEST:
 #   lib/wine/wine64                          copy of the installed loader
 #   lib/wine/wineserver, wineserver64        our server (wrapper as in Debian)
 #   lib/x86_64-linux-gnu/wine/x86_64-unix    ntdll.so copied, the rest linked
 #   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll ours, the rest linked
+# and with --wine32, for 32-bit programs, from wine32:i386's files:
+#   lib/wine/wine                            copy of the 32-bit loader
+#   lib/i386-linux-gnu/wine/i386-unix        ntdll.so copied, the rest linked
+#   lib/i386-linux-gnu/wine/i386-windows     ws2_32.dll ours, the rest linked
 #   share/wine                               link to the installed data
 #   programs/                                wine-wfp's Windows programs
 #
@@ -19,6 +24,14 @@
 # DESTDIR staging directory.
 set -e
 
+wine32_bindir=""
+if test "$1" = --wine32; then
+    wine32_bindir=$2
+    wine32_dlldir=$3
+    ws2_32_i386=$4
+    shift 4
+fi
+
 dest=$1
 sys_bindir=$2
 sys_dlldir=$3
@@ -26,7 +39,7 @@ sys_datadir=$4
 wineserver=$5
 ws2_32=$6
 
-test $# -ge 6 || { echo "usage: $0 DEST BINDIR DLLDIR DATADIR WINESERVER WS2_32 [PROGRAM...]" >&2; exit 2; }
+test $# -ge 6 || { echo "usage: $0 [--wine32 BINDIR32 DLLDIR32 WS2_32_32] DEST BINDIR DLLDIR DATADIR WINESERVER WS2_32 [PROGRAM...]" >&2; exit 2; }
 shift 6
 
 bindir=$dest/lib/wine
@@ -57,20 +70,56 @@ link_dir()
     done
 }
 
-link_dir "$sys_dlldir/x86_64-unix" "$dlldir/x86_64-unix" "ntdll.so"
-test ! -L "$dlldir/x86_64-unix/ntdll.so" || rm -f "$dlldir/x86_64-unix/ntdll.so"
-copy "$sys_dlldir/x86_64-unix/ntdll.so" "$dlldir/x86_64-unix/ntdll.so"
+# unix_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH: the Unix side of an
+# architecture, ntdll.so a copy and the rest links
+unix_dir()
+{
+    mkdir -p "$1/$3-unix"
+    link_dir "$2/$3-unix" "$1/$3-unix" "ntdll.so"
+    test ! -L "$1/$3-unix/ntdll.so" || rm -f "$1/$3-unix/ntdll.so"
+    copy "$2/$3-unix/ntdll.so" "$1/$3-unix/ntdll.so"
+}
 
-link_dir "$sys_dlldir/x86_64-windows" "$dlldir/x86_64-windows" "ws2_32.dll"
-rm -f "$dlldir/x86_64-windows/ws2_32.dll.tmp"
-cp "$ws2_32" "$dlldir/x86_64-windows/ws2_32.dll.tmp"
-chmod 644 "$dlldir/x86_64-windows/ws2_32.dll.tmp"     # a PE DLL, as Debian installs Wine's
-mv "$dlldir/x86_64-windows/ws2_32.dll.tmp" "$dlldir/x86_64-windows/ws2_32.dll"
+# windows_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH WS2_32: the PE side, our
+# ws2_32.dll and links to the rest
+windows_dir()
+{
+    mkdir -p "$1/$3-windows"
+    link_dir "$2/$3-windows" "$1/$3-windows" "ws2_32.dll"
+    rm -f "$1/$3-windows/ws2_32.dll.tmp"
+    cp "$4" "$1/$3-windows/ws2_32.dll.tmp"
+    chmod 644 "$1/$3-windows/ws2_32.dll.tmp"     # a PE DLL, as Debian installs Wine's
+    mv "$1/$3-windows/ws2_32.dll.tmp" "$1/$3-windows/ws2_32.dll"
+}
+
+unix_dir "$dlldir" "$sys_dlldir" x86_64
+windows_dir "$dlldir" "$sys_dlldir" x86_64 "$ws2_32"
 
 for d in "$sys_dlldir"/*-windows; do
     case "$d" in */x86_64-windows) continue ;; esac
+    test -n "$wine32_bindir" && test "$d" = "$sys_dlldir/i386-windows" && continue
     test -d "$d" && ln -sfn "$d" "$dlldir/$(basename "$d")"
 done
+
+# A 64-bit Wine starts a 32-bit program with the loader "wine" next to its
+# own, which loads lib/i386-linux-gnu/wine/i386-unix/ntdll.so relative to
+# itself, as Debian's multiarch layout has it.
+if test -n "$wine32_bindir"; then
+    dlldir32=$dest/lib/i386-linux-gnu/wine
+    copy "$wine32_bindir/wine" "$bindir/wine"
+    unix_dir "$dlldir32" "$wine32_dlldir" i386
+    windows_dir "$dlldir32" "$wine32_dlldir" i386 "$ws2_32_i386"
+    # Each side looks for the other's builtin programs in its own DLL
+    # directory (a 64-bit wineboot starts syswow64's rundll32.exe, a 32-bit
+    # program system32's 64-bit ones), as in upstream Wine's single
+    # lib/wine; Debian's split multiarch directories do not have that.
+    rm -rf "$dlldir/i386-windows" "$dlldir32/x86_64-windows"
+    ln -s ../../i386-linux-gnu/wine/i386-windows "$dlldir/i386-windows"
+    ln -s ../../x86_64-linux-gnu/wine/x86_64-windows "$dlldir32/x86_64-windows"
+else
+    rm -rf "$bindir/wine" "$dest/lib/i386-linux-gnu"
+    test -e "$dlldir/i386-windows" || rm -f "$dlldir/i386-windows"
+fi
 ln -sfn "$sys_datadir" "$dest/share/wine"
 
 mkdir -p "$dest/programs"

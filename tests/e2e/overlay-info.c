@@ -1,7 +1,8 @@
 /*
  * overlay-info: print which ws2_32.dll this process runs and whether it
- * answers the WFP redirect ioctls, so that the test harness can prove the
- * wine-wfp overlay is in use.
+ * answers the WFP redirect ioctls, and whether it is a 32-bit or a 64-bit
+ * process, so that the test harness can prove the wine-wfp overlay is in
+ * use.
  */
 #include <stdio.h>
 #include "wfp_sdk.h"
@@ -22,6 +23,7 @@ int main(void)
     if (!ws2_32) { printf( "ws2_32.dll is not loaded\n" ); return 1; }
     nt = (IMAGE_NT_HEADERS *)((char *)ws2_32 + dos->e_lfanew);
     if (!GetMappedFileNameW( GetCurrentProcess(), ws2_32, path, MAX_PATH )) path[0] = 0;
+    printf( "process: %u-bit\n", (unsigned int)sizeof(void *) * 8 );
     printf( "ws2_32.dll mapped from: %ls\n", path );
     printf( "ws2_32.dll link timestamp: 0x%08lx\n", (unsigned long)nt->FileHeader.TimeDateStamp );
 
