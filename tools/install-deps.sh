@@ -2,7 +2,30 @@
 # Install the Debian packages that building and testing wine-wfp needs.
 # Run as root; it only installs what is missing.  Without root it lists
 # the missing packages and exits non-zero.
+#
+# usage: install-deps.sh [--port] [--dry-run]
+#
+# --port also gets what 'make check-port' needs to build against Debian
+# 13's Wine 10.0: a deb-src entry for trixie (source only: no binary
+# package ever comes from trixie) and the Unicode data its make_unicode
+# reads, from Debian 12.  --dry-run only reports what is missing.
 set -e
+
+port=no
+dry_run=no
+for arg; do
+    case $arg in
+        --port) port=yes ;;
+        --dry-run) dry_run=yes ;;
+        *) echo "usage: $0 [--port] [--dry-run]" >&2; exit 2 ;;
+    esac
+done
+
+# The source package of the Wine that configure builds against; keep in
+# step with SUPPORTED_WINE_VERSIONS in configure.ac.
+wine_src_version=8.0~repack-4
+# The one that 'make check-port' builds against.
+port_src_version=10.0~repack-6
 
 # Keep this list in step with README ("Installing").
 packages="
@@ -15,6 +38,9 @@ packages="
     nftables iproute2 valgrind quilt
     debhelper lintian git
 "
+# Wine 10.0's make_unicode reads these (Debian 12 has older versions of
+# them; see tools/prepare-wine-source.sh)
+test $port = no || packages="$packages unicode-idna unicode-cldr-core"
 
 missing=""
 for p in $packages; do
@@ -23,19 +49,32 @@ for p in $packages; do
 done
 
 need_src=no
-if ! apt-cache showsrc wine 2>/dev/null | grep -q '^Package: wine$'; then
+if ! apt-cache showsrc wine 2>/dev/null | grep -qx "Version: $wine_src_version"; then
     need_src=yes
 fi
+need_port_src=no
+if test $port = yes && ! apt-cache showsrc wine 2>/dev/null | grep -qx "Version: $port_src_version"; then
+    need_port_src=yes
+fi
 
-if test -z "$missing" && test $need_src = no; then
+if test -z "$missing" && test $need_src = no && test $need_port_src = no; then
     echo "install-deps: every package is installed"
     exit 0
 fi
 
-if test "$(id -u)" != 0; then
+port_src=/etc/apt/sources.list.d/wine-wfp-trixie-src.sources
+
+if test "$(id -u)" != 0 || test $dry_run = yes; then
     test -z "$missing" || echo "install-deps: missing Debian packages:$missing" >&2
-    test $need_src = no || echo "install-deps: apt has no deb-src entry for wine (apt-get source needs one)" >&2
-    echo "install-deps: run 'make check' as root, or install them yourself" >&2
+    test $need_src = no ||
+        echo "install-deps: apt has no deb-src entry for wine $wine_src_version (apt-get source needs one)" >&2
+    test $need_port_src = no ||
+        echo "install-deps: apt has no deb-src entry for wine $port_src_version; as root, install-deps.sh --port adds $port_src" >&2
+    if test $port = yes; then
+        echo "install-deps: run 'make check-port' as root, or install them yourself" >&2
+    else
+        echo "install-deps: run 'make check' as root, or install them yourself" >&2
+    fi
     exit 1
 fi
 
@@ -52,8 +91,23 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
 fi
+if test $need_port_src = yes; then
+    # Only deb-src: trixie's binaries need a newer C library, and a 'deb'
+    # line would let apt upgrade Debian 12's packages from trixie.
+    echo "install-deps: adding $port_src"
+    cat > "$port_src" <<SOURCES
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+fi
 echo "install-deps: apt-get update"
-apt-get update -q >/dev/null
+# A mirror in the middle of a sync fails some index that we do not need;
+# what we need is checked below and by apt-get source.
+apt-get update -q >/dev/null ||
+    echo "install-deps: warning: apt-get update reported errors; going on with the lists it has" >&2
 if test -n "$missing"; then
     echo "install-deps: installing$missing"
     apt-get install -y -q --no-install-recommends $missing >/dev/null
