@@ -53,8 +53,9 @@ apt-cache showsrc wine 2>/dev/null | grep -qx "Version: $version" ||
 # 2. the prepared source, from the cache after the first run
 say "getting the prepared source of wine $version (cached in $cache)"
 wine=$("$srcdir/tools/wine-source.sh" "$version" "$cache") || fail "could not get the source of wine $version"
+say "source ready after $(took)"
 if test -f "$wine/.wine-wfp-placeholders"; then
-    say "note: stand-ins (empty) for files Debian 12 lacks the data for: $(cat "$wine/.wine-wfp-placeholders" | tr '\n' ' ')"
+    say "note: left empty, as Debian 12 lacks the data for them: $(echo $(cat "$wine/.wine-wfp-placeholders"))"
 fi
 
 # 3. a working copy with the series applied and our files laid over it;
@@ -89,6 +90,13 @@ if ! test -f "$work/build/Makefile" || test "$(cat "$work/build/.wine-wfp-flags"
     }
     echo "$*" > "$work/build/.wine-wfp-flags"
 fi
+# Debian's fixes/temporary-directory.patch adds include/wine/server_tmpdir.h
+# and makes server/request.o depend on it by a path that only an in-tree
+# build (as Debian's) finds
+if test -f "$work/src/include/wine/server_tmpdir.h"; then
+    mkdir -p "$work/build/include/wine"
+    ln -sf "$work/src/include/wine/server_tmpdir.h" "$work/build/include/wine/server_tmpdir.h"
+fi
 targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 jobs=$(nproc 2>/dev/null || echo 1)
 test "$jobs" -le 2 || jobs=2
@@ -97,6 +105,7 @@ if ! nice -n 10 make -C "$work/build" -j"$jobs" $targets >"$work/build/build.log
     grep -E "error|Error" "$work/build/build.log" | head -n 30
     fail "the build of wine $version with wine-wfp failed"
 fi
+say "built after $(took)"
 
 # 5. what was built holds our code
 server=$work/build/server/wineserver
