@@ -95,7 +95,7 @@ Add a deb-src entry for $suite to the apt sources and run 'apt-get update'
     mv "$work"/*.dsc "$work"/*.tar.* "$cache/$version/dist/" 2>/dev/null || true
 fi
 
-say "regenerating the files Debian's repack leaves out (takes 4 to 8 minutes)"
+say "regenerating the files Debian's repack leaves out (takes 1 to 5 minutes)"
 "$here/prepare-wine-source.sh" "$work/wine" >"$work/prepare.log" 2>&1 || {
     tail -n 20 "$work/prepare.log" >&2
     die "preparing the source failed; the lines above are the end of its log"
