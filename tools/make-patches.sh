@@ -4,8 +4,10 @@
 # patches/new-files gives it, one commit each, with the hook patch's
 # author, date and message.
 #
-# usage: make-patches.sh SRCDIR WINE_SOURCE WORKDIR OUTDIR
+# usage: make-patches.sh SRCDIR WINE_SOURCE WORKDIR OUTDIR [SERIES_DIR]
 #
+# SERIES_DIR holds the series file and the hook patches: SRCDIR/patches by
+# default, SRCDIR/patches/wine-10.0 for Wine 10.0.
 # WINE_SOURCE is the Wine tree to start from; WORKDIR/git is left holding
 # the series as commits on top of it (branch wine-wfp, base tag pristine).
 set -e
@@ -15,6 +17,7 @@ wine=$2
 mkdir -p "$3" "$4"
 workdir=$(cd "$3" && pwd)
 outdir=$(cd "$4" && pwd)
+series=$(cd "${5:-$srcdir/patches}" && pwd)
 repo=$workdir/git
 
 die() { echo "make-patches: error: $*" >&2; exit 1; }
@@ -40,9 +43,9 @@ fi
 git_ checkout -q -f -B wine-wfp pristine
 git_ clean -q -fdx -e .wine-wfp-base
 
-for p in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$srcdir/patches/series"); do
+for p in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$series/series"); do
     number=$(basename "$p" | cut -c1-4)
-    git_ am -q --whitespace=nowarn "$srcdir/patches/$p" || { git_ am --abort; die "$p does not apply"; }
+    git_ am -q --whitespace=nowarn "$series/$p" || { git_ am --abort; die "$p does not apply"; }
     files=$(sed -n "s/^$number //p" "$srcdir/patches/new-files")
     if test -n "$files"; then
         for f in $files; do

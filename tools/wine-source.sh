@@ -77,11 +77,15 @@ else
     command -v apt-get >/dev/null || die "apt-get not found; use --with-wine-source=DIR"
     command -v dpkg-source >/dev/null || die "dpkg-source not found; install the Debian package dpkg-dev"
     if ! apt-cache showsrc wine 2>/dev/null | grep -qx "Version: $version"; then
+        case $version in
+            8.*) suite=bookworm; target=check ;;
+            *) suite=trixie; target=check-port ;;
+        esac
         die "apt cannot find the source package wine $version.
-Add a deb-src entry for bookworm to the apt sources and run 'apt-get update'
-(running 'make check' as root does both), or pass --with-wine-source=DIR."
+Add a deb-src entry for $suite to the apt sources and run 'apt-get update'
+(running 'make $target' as root does both), or pass --with-wine-source=DIR."
     fi
-    say "downloading the source of wine $version (about 83 MB)"
+    say "downloading the source of wine $version (35 to 85 MB)"
     (cd "$work" && apt-get source -q "wine=$version" >&2) || die "apt-get source wine=$version failed"
     unpacked=$(cd "$work" && ls -d wine-*/ 2>/dev/null | head -n 1)
     test -n "$unpacked" || die "apt-get source did not unpack a tree"
@@ -91,7 +95,7 @@ Add a deb-src entry for bookworm to the apt sources and run 'apt-get update'
     mv "$work"/*.dsc "$work"/*.tar.* "$cache/$version/dist/" 2>/dev/null || true
 fi
 
-say "regenerating the files Debian's repack leaves out (takes about 4 minutes)"
+say "regenerating the files Debian's repack leaves out (takes 1 to 5 minutes)"
 "$here/prepare-wine-source.sh" "$work/wine" >"$work/prepare.log" 2>&1 || {
     tail -n 20 "$work/prepare.log" >&2
     die "preparing the source failed; the lines above are the end of its log"
