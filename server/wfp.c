@@ -64,6 +64,7 @@
 #include "process.h"
 #include "request.h"
 #include "thread.h"
+#include "unicode.h"
 #include "wfp.h"
 #include "wfp_pending.h"
 #include "wfp_rules.h"
@@ -155,8 +156,11 @@ static const WCHAR rules_path[] = {'S','o','f','t','w','a','r','e','\\','W','i',
 static const WCHAR services_path[] = {'S','o','f','t','w','a','r','e','\\','W','i','n','e','\\',
                                       'W','F','P','\\','S','e','r','v','i','c','e','s'};
 
+static const WCHAR settings_path[] = {'S','o','f','t','w','a','r','e','\\','W','i','n','e','\\','W','F','P'};
+
 static struct config_cache rules_cache = { rules_path, sizeof(rules_path) };
 static struct config_cache services_cache = { services_path, sizeof(services_path) };
+static struct config_cache settings_cache = { settings_path, sizeof(settings_path) };
 static struct wfp_rule rules[WFP_MAX_RULES];
 static struct wfp_service services[WFP_MAX_RULES];
 
@@ -217,6 +221,28 @@ static void add_service( const struct unicode_str *name, unsigned int type, cons
         fprintf( stderr, "wineserver: ignoring a WFP netfilter service: expected 'port=PORT mark=MARK'\n" );
 }
 
+/* The values of HKLM\\Software\\Wine\\WFP itself.  MaxConnectionsInFlight
+ * (REG_DWORD) is each process's share of the connections in flight; a
+ * proxy that holds more connections to origins outside Wine than the
+ * default needs it raised. */
+static void add_setting( const struct unicode_str *name, unsigned int type, const void *data, data_size_t size,
+                         void *arg )
+{
+    static const WCHAR max_in_flightW[] = {'M','a','x','C','o','n','n','e','c','t','i','o','n','s',
+                                           'I','n','F','l','i','g','h','t'};
+    DWORD value;
+
+    if (name->len != sizeof(max_in_flightW) || memicmp_strW( name->str, max_in_flightW, name->len )) return;
+    if (type != REG_DWORD || size != sizeof(value) || !(value = *(const DWORD *)data) || value > WFP_PENDING_MAX)
+    {
+        fprintf( stderr, "wineserver: ignoring WFP setting MaxConnectionsInFlight: expected a REG_DWORD "
+                 "from 1 to %u\n", WFP_PENDING_MAX );
+        return;
+    }
+    pending.per_process_max = value;
+    settings_cache.count = 1;
+}
+
 static void load_config( struct config_cache *cache,
                          void (*add)( const struct unicode_str *, unsigned int, const void *, data_size_t, void * ) )
 {
@@ -226,10 +252,12 @@ static void load_config( struct config_cache *cache,
     {
         cache->present = 0;
         cache->count = 0;
+        if (cache == &settings_cache) pending.per_process_max = 0;
         return;
     }
     if (cache->present && modif == cache->modif) return;
     cache->count = cache->over_cap = 0;
+    if (cache == &settings_cache) pending.per_process_max = 0;
     read_machine_key_values( cache->path, cache->path_len, &modif, add, NULL );
     cache->present = 1;
     cache->modif = modif;
@@ -384,10 +412,16 @@ int wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t
     if (!rule && !have_records) return 1;
 
     /* one process may not fill the table for everybody */
+    load_config( &settings_cache, add_setting );
     if (!wfp_pending_room( &pending, current->process->id ))
     {
-        fprintf( stderr, "wineserver: process %04x has %u connections with WFP redirect records in flight; "
-                 "refusing another\n", current->process->id, WFP_PENDING_MAX_PER_PROCESS );
+        if (pending.count >= WFP_PENDING_MAX)
+            fprintf( stderr, "wineserver: %u connections with WFP redirect records are in flight; "
+                     "refusing another\n", WFP_PENDING_MAX );
+        else
+            fprintf( stderr, "wineserver: process %04x has %u connections with WFP redirect records in flight "
+                     "(MaxConnectionsInFlight); refusing another\n", current->process->id,
+                     wfp_pending_per_process_max( &pending ) );
         set_error( STATUS_INSUFFICIENT_RESOURCES );
         return 0;
     }

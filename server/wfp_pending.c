@@ -127,7 +127,12 @@ int wfp_pending_room( const struct wfp_pending_table *table, uint32_t pid )
 {
     const struct wfp_pending_owner *owner = find_owner( table, pid );
 
-    return table->count < WFP_PENDING_MAX && (!owner || owner->count < WFP_PENDING_MAX_PER_PROCESS);
+    return table->count < WFP_PENDING_MAX && (!owner || owner->count < wfp_pending_per_process_max( table ));
+}
+
+unsigned int wfp_pending_per_process_max( const struct wfp_pending_table *table )
+{
+    return table->per_process_max ? table->per_process_max : WFP_PENDING_MAX_PER_PROCESS;
 }
 
 static void remove_entry( struct wfp_pending_table *table, struct wfp_pending **slot )

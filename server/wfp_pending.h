@@ -40,8 +40,8 @@
 
 #include "wfp_records.h"
 
-#define WFP_PENDING_MAX              16384   /* connections in flight with records, for all processes */
-#define WFP_PENDING_MAX_PER_PROCESS  4096    /* ... and for one process */
+#define WFP_PENDING_MAX              65536   /* connections in flight with records, for all processes */
+#define WFP_PENDING_MAX_PER_PROCESS  16384   /* ... and for one process, unless configured otherwise */
 
 struct wfp_pending
 {
@@ -71,9 +71,11 @@ struct wfp_pending_table
     unsigned int         count;
     struct wfp_pending_owner *owners;   /* notes per process, for the cap */
     unsigned int         owner_count, owner_capacity;
+    unsigned int         per_process_max;   /* 0 for WFP_PENDING_MAX_PER_PROCESS */
 };
 
 extern int wfp_pending_room( const struct wfp_pending_table *table, uint32_t pid );
+extern unsigned int wfp_pending_per_process_max( const struct wfp_pending_table *table );
 extern struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const struct wfp_endpoint *source,
                                             const struct wfp_endpoint *destination, uint32_t pid );
 extern struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source,

@@ -153,6 +153,40 @@ static void test_cap( void **state )
     assert_int_equal( table.owner_count, 0 );
 }
 
+/* A configured share (MaxConnectionsInFlight) replaces the default one,
+ * in both directions. */
+static void test_configured_cap( void **state )
+{
+    struct wfp_pending_table table = { 0 };
+    struct wfp_endpoint ep;
+    unsigned int i;
+
+    (void)state;
+    assert_int_equal( wfp_pending_per_process_max( &table ), WFP_PENDING_MAX_PER_PROCESS );
+    table.per_process_max = 10;
+    assert_int_equal( wfp_pending_per_process_max( &table ), 10 );
+    for (i = 0; i < 10; i++)
+    {
+        ep = v4( 0x0a000000 + i, 80 );
+        assert_non_null( wfp_pending_add( &table, &ep, dest(), 7 ) );
+    }
+    ep = v4( 0x0b000000, 80 );
+    assert_null( wfp_pending_add( &table, &ep, dest(), 7 ) );
+    assert_non_null( wfp_pending_add( &table, &ep, dest(), 8 ) );
+
+    /* a larger share than the default */
+    table.per_process_max = WFP_PENDING_MAX_PER_PROCESS + 100;
+    for (i = 10; i < WFP_PENDING_MAX_PER_PROCESS + 100; i++)
+    {
+        ep = v4( 0x0c000000 + i, 80 );
+        assert_non_null( wfp_pending_add( &table, &ep, dest(), 7 ) );
+    }
+    assert_false( wfp_pending_room( &table, 7 ) );
+    assert_true( wfp_pending_room( &table, 9 ) );
+    wfp_pending_clear( &table );
+    assert_int_equal( table.owner_count, 0 );
+}
+
 /* A connected pair on loopback: *client, *server; *listener stays open. */
 static void tcp_pair( int *listener, int *client, int *server, struct wfp_endpoint *client_ep, int accept_it )
 {
@@ -245,6 +279,7 @@ int main( void )
     {
         cmocka_unit_test( test_add_take ),
         cmocka_unit_test( test_cap ),
+        cmocka_unit_test( test_configured_cap ),
         cmocka_unit_test( test_sweep ),
     };
     return cmocka_run_group_tests_name( "wfp_pending", tests, NULL, NULL );
