@@ -633,13 +633,56 @@ static struct wfp_socket *connection_state( struct wfp_socket **slot, const stru
     return wfp;
 }
 
+/* A context describes the redirection that brought an accepted connection
+ * here; an outbound socket's records have none.  Returns its size, 0 if
+ * there is none. */
+static data_size_t make_context( const struct wfp_socket *wfp, const uint8_t *key,
+                                 uint8_t context[WFP_CONTEXT_DEFAULT_SIZE] )
+{
+    struct wfp_hop hop;
+
+    if (!wfp->inbound || wfp->context_none || !wfp_socket_last_hop( wfp, key, &hop )) return 0;
+    return wfp_context_default( &hop, context, WFP_CONTEXT_DEFAULT_SIZE );
+}
+
+/*
+ * Ports whose accepted connections a program asks about: the listening
+ * ports of proxies.  An accept() on one of them settles the records at
+ * once and hands them to ws2_32 with the new handle (struct
+ * afd_wfp_accept_output), which then answers the queries that follow
+ * without a request each.  Sockets on other ports stay free of any cost.
+ * A mark that outlives its proxy only costs the next program on that port
+ * a few syscalls per accepted connection.
+ */
+#define ASKED_PORTS_MAX 16
+
+static uint16_t asked_ports[ASKED_PORTS_MAX];   /* host order */
+static unsigned int asked_port_count, asked_port_next;
+
+static int is_asked_port( uint16_t port )
+{
+    unsigned int i;
+
+    for (i = 0; i < asked_port_count; i++) if (asked_ports[i] == port) return 1;
+    return 0;
+}
+
+static void mark_asked_port( int unix_fd )
+{
+    struct wfp_endpoint local;
+
+    if (!get_local_endpoint( unix_fd, &local ) || is_asked_port( local.port )) return;
+    if (asked_port_count < ASKED_PORTS_MAX) asked_ports[asked_port_count++] = local.port;
+    else asked_ports[asked_port_next++ % ASKED_PORTS_MAX] = local.port;
+    if (debug_level) fprintf( stderr, "wfp: accepts on port %u will carry their records\n", local.port );
+}
+
 /* The bytes that a QUERY_RECORDS or QUERY_CONTEXT answers with. */
 static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
                                uint8_t context[WFP_CONTEXT_DEFAULT_SIZE], data_size_t *size )
 {
     struct wfp_socket *wfp;
     const uint8_t *key;
-    struct wfp_hop hop;
 
     if (!(wfp = connection_state( slot, sock, &key ))) return NULL;
 
@@ -650,19 +693,52 @@ static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_i
             set_error( STATUS_FWP_NOT_FOUND );
             return NULL;
         }
+        if (wfp->inbound) mark_asked_port( sock->unix_fd );
         *size = wfp->records_size;
         return wfp->records;
     }
 
-    /* A context describes the redirection that brought an accepted
-     * connection here; an outbound socket's records have none. */
-    if (!wfp->inbound || wfp->context_none || !wfp_socket_last_hop( wfp, key, &hop ) ||
-        !(*size = wfp_context_default( &hop, context, WFP_CONTEXT_DEFAULT_SIZE )))
+    if (!(*size = make_context( wfp, key, context )))
     {
         set_error( STATUS_FWP_NOT_FOUND );
         return NULL;
     }
     return context;
+}
+
+/* The output of IOCTL_AFD_WINE_ACCEPT for a socket accepted on an asked
+ * port: the handle, the records and the context.  NULL when there are no
+ * records to give, or no room for them; the handle alone is the output
+ * then, and the queries go to the server as usual. */
+void *wfp_accept_output( struct wfp_socket **slot, const struct wfp_sock_info *sock, uint16_t port,
+                         obj_handle_t handle, data_size_t max_size, data_size_t *size )
+{
+    uint8_t context[WFP_CONTEXT_DEFAULT_SIZE];
+    struct afd_wfp_accept_output *output = NULL;
+    unsigned int error = get_error();
+    data_size_t context_size;
+    struct wfp_socket *wfp;
+    const uint8_t *key;
+
+    C_ASSERT( WFP_RECORDS_MAX_SIZE + WFP_CONTEXT_DEFAULT_SIZE <= WINE_AFD_WFP_ACCEPT_DATA_MAX );
+
+    if (!asked_port_count || !is_asked_port( port ) || !handle || max_size < sizeof(*output)) return NULL;
+
+    if ((wfp = connection_state( slot, sock, &key )) && wfp->records &&
+        wfp->records_size <= WFP_RECORDS_MAX_SIZE &&
+        (output = malloc( sizeof(*output) )))
+    {
+        context_size = make_context( wfp, key, context );
+        output->handle = handle;
+        output->records_size = wfp->records_size;
+        output->context_size = context_size;
+        memcpy( output->data, wfp->records, wfp->records_size );
+        memcpy( output->data + wfp->records_size, context, context_size );
+        *size = offsetof( struct afd_wfp_accept_output, data[wfp->records_size + context_size] );
+    }
+    /* whatever failed, the accept itself succeeded */
+    set_error( error );
+    return output;
 }
 
 static void query_redirect( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,

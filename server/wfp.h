@@ -47,5 +47,7 @@ extern void wfp_sock_ioctl( struct wfp_socket **wfp, const struct wfp_sock_info 
 extern int wfp_sock_connect( struct wfp_socket **wfp, struct sockaddr *addr, socklen_t *len, socklen_t max_len );
 extern void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, socklen_t len );
 extern void wfp_sock_accepted( struct wfp_socket **wfp, int unix_fd );
+extern void *wfp_accept_output( struct wfp_socket **wfp, const struct wfp_sock_info *sock, uint16_t port,
+                                obj_handle_t handle, data_size_t max_size, data_size_t *size );
 
 #endif /* __WINE_SERVER_WFP_H */
