@@ -694,6 +694,84 @@ static void test_redirected(int family)
     winetest_pop_context();
 }
 
+/* Query synchronously, then overlapped; both must give the same bytes. */
+static void check_same_answers(SOCKET s, DWORD code, const char *what)
+{
+    char sync_buf[2048], ovl_buf[2048];
+    DWORD sync_size, ovl_size;
+    OVERLAPPED ovl;
+    BOOL bret;
+    int ret;
+
+    ret = query(s, code, sync_buf, sizeof(sync_buf), &sync_size);
+    ok(!ret, "%s: got %d, error %#x\n", what, ret, WSAGetLastError());
+    memset(&ovl, 0, sizeof(ovl));
+    ovl.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    ret = WSAIoctl(s, code, NULL, 0, ovl_buf, sizeof(ovl_buf), &ovl_size, &ovl, NULL);
+    ok(!ret, "%s overlapped: got %d, error %#x\n", what, ret, WSAGetLastError());
+    bret = WSAGetOverlappedResult(s, &ovl, &ovl_size, TRUE, NULL);
+    ok(bret, "%s overlapped: error %u\n", what, WSAGetLastError());
+    ok(ovl_size == sync_size && !memcmp(sync_buf, ovl_buf, sync_size), "%s: got %lu and %lu bytes, or other bytes\n",
+       what, sync_size, ovl_size);
+    CloseHandle(ovl.hEvent);
+}
+
+/* A proxy accepts one redirected connection after another on the same
+ * listener, and may close one and accept a connection that nothing
+ * redirected, which can get the same handle value: each socket answers for
+ * its own connection, however it is asked. */
+static void test_accepted_in_turn(int family)
+{
+    SOCKADDR_STORAGE direct;
+    SOCKET listener, client, server, old_server;
+    char records[2048];
+    DWORD size;
+    int ret, i, len;
+
+    if (!redirect.enabled)
+    {
+        skip("accepting in turn needs WFP_TEST_REDIRECT\n");
+        return;
+    }
+    winetest_push_context(family == AF_INET ? "IPv4" : "IPv6");
+    listener = listen_on(family, redirect.proxy_port);
+    for (i = 0; i < 3; i++)
+    {
+        winetest_push_context("connection %d", i);
+        if (family == AF_INET)
+            connect_pair(listener, (struct sockaddr *)&redirect.orig4, sizeof(redirect.orig4), &client, &server);
+        else
+            connect_pair(listener, (struct sockaddr *)&redirect.orig6, sizeof(redirect.orig6), &client, &server);
+        check_same_answers(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, "records");
+        check_same_answers(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, "context");
+        ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, 1, &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT && size > 1 && size <= sizeof(records),
+           "short buffer: got %d, error %u, size %lu\n", ret, WSAGetLastError(), size);
+        ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, noaccess_page(), sizeof(records), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "bad buffer: got %d, error %u\n",
+           ret, WSAGetLastError());
+        closesocket(client);
+        old_server = server;
+        closesocket(server);
+
+        /* straight to the listener: not redirected */
+        loopback_addr(family, redirect.proxy_port, &direct, &len);
+        connect_pair(listener, (struct sockaddr *)&direct, len, &client, &server);
+        if (server != old_server) trace("the handle value was not reused\n");
+        ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, sizeof(records), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "direct: got %d, error %#x\n",
+           ret, WSAGetLastError());
+        ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, records, sizeof(records), &size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "direct context: got %d, error %#x\n",
+           ret, WSAGetLastError());
+        closesocket(client);
+        closesocket(server);
+        winetest_pop_context();
+    }
+    closesocket(listener);
+    winetest_pop_context();
+}
+
 /* Records from one redirected connection are accepted on sockets of the
  * same machine; every query of one connection gives the same blob. */
 struct thread_params
@@ -932,6 +1010,8 @@ START_TEST(wfp)
     test_delivery_modes();
     test_redirected(AF_INET);
     test_redirected(AF_INET6);
+    test_accepted_in_turn(AF_INET);
+    test_accepted_in_turn(AF_INET6);
     test_concurrency();
     test_sockopts();
     test_no_mark_option();
