@@ -178,7 +178,7 @@ static long server_rss_kb( void )
 int main( int argc, char **argv )
 {
     static const char *names[] = { "proxied", "plain", "bare" };
-    double rates[2][64];
+    double rates[2][64], pair_ratios[64];
     int iterations, rounds, cycles = 1, levels[2] = { 0, 0 }, plain_hold = 0, i, r, c;
     const char *status = NULL;
     enum mode mode = MODE_PROXIED;
@@ -225,7 +225,8 @@ int main( int argc, char **argv )
             for (i = 0; i < 2; i++)
             {
                 hold_connections( levels[i], plain_hold );
-                if (c == cycles - 1) rss[i] = server_rss_kb();
+                /* the first time only: a heap does not shrink back */
+                if (!c) rss[i] = server_rss_kb();
                 for (r = 0; r < rounds; r++) rates[i][c * rounds + r] = run_round( MODE_PROXIED, iterations );
             }
         hold_connections( 0, 0 );
@@ -240,20 +241,27 @@ int main( int argc, char **argv )
         return 0;
     }
 
-    /* warm up, then the rounds; with compare, the modes alternate */
+    /* warm up, then the rounds.  With compare, each round is a pair of
+     * the two modes, run back to back in alternating order, and the ratio
+     * is the median of the pairs' ratios: the machine's load drifts less
+     * within a pair than over the whole run. */
     run_round( compare_modes ? MODE_PROXIED : mode, iterations / 10 + 1 );
     if (compare_modes) run_round( MODE_PLAIN, iterations / 10 + 1 );
     for (r = 0; r < rounds; r++)
     {
+        if (compare_modes && r % 2) rates[1][r] = run_round( MODE_PLAIN, iterations );
         rates[0][r] = run_round( compare_modes ? MODE_PROXIED : mode, iterations );
-        if (compare_modes) rates[1][r] = run_round( MODE_PLAIN, iterations );
+        if (compare_modes && !(r % 2)) rates[1][r] = run_round( MODE_PLAIN, iterations );
+        if (compare_modes) pair_ratios[r] = rates[0][r] / rates[1][r];
     }
 
     if (compare_modes)
     {
         double proxied = median( rates[0], rounds ), plain = median( rates[1], rounds );
-        printf( "setupbench: proxied %.0f connections/s, plain %.0f connections/s\n", proxied, plain );
-        printf( "bench: proxied_rate=%.0f plain_rate=%.0f proxied_over_plain=%.3f\n", proxied, plain, proxied / plain );
+        double ratio = median( pair_ratios, rounds );
+        printf( "setupbench: proxied %.0f connections/s, plain %.0f connections/s (medians); "
+                "median ratio of %d pairs %.3f\n", proxied, plain, rounds, ratio );
+        printf( "bench: proxied_rate=%.0f plain_rate=%.0f proxied_over_plain=%.3f\n", proxied, plain, ratio );
     }
     else
     {
