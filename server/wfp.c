@@ -34,9 +34,11 @@
  *    ALE_CONNECT_REDIRECT does on Windows.
  *
  * Records are made the first time somebody asks (QUERY, SO_ORIGINAL_DST),
- * never at accept time, so that sockets nobody asks about cost nothing:
- * accept only moves the connecting side's note to the accepted socket,
- * and only while such notes exist.
+ * so that sockets nobody asks about cost nothing: accept only moves the
+ * connecting side's note to the accepted socket, and only while such notes
+ * exist.  The exception is a port whose accepted connections a program
+ * did ask about: there accept makes the records at once and hands them to
+ * ws2_32 (see wfp_accept_output).
  */
 
 #include "config.h"
