@@ -76,6 +76,10 @@ git_ checkout -q "$(echo "$commits" | head -n 1)"
 mkdir -p "$work/build"
 (cd "$work/build" && ../am/configure "$@" >configure.log 2>&1) || { tail -n 20 "$work/build/configure.log"; die "configure failed"; }
 targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+# Wine's rules run bison twice for each of its tools' parsers, which a
+# parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
+parsers=$(cd "$work/am" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')
+make -C "$work/build" -j1 $parsers >"$work/build.log" 2>&1 || true
 for c in $commits; do
     git_ checkout -q "$c"
     subject=$(git_ log -1 --format=%s "$c")

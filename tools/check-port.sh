@@ -101,6 +101,10 @@ targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tes
 jobs=$(nproc 2>/dev/null || echo 1)
 test "$jobs" -le 2 || jobs=2
 say "building $targets (log: $work/build/build.log)"
+# Wine's rules run bison twice for each of its tools' parsers, which a
+# parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
+parsers=$(cd "$work/src" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')
+make -C "$work/build" -j1 $parsers >"$work/build/build.log" 2>&1 || true
 if ! nice -n 10 make -C "$work/build" -j"$jobs" $targets >"$work/build/build.log" 2>&1; then
     grep -E "error|Error" "$work/build/build.log" | head -n 30
     fail "the build of wine $version with wine-wfp failed"
