@@ -4,7 +4,8 @@
 # network namespace with nftables rules of their own.
 #
 #   ioctl cost        QUERY_RECORDS, QUERY_CONTEXT, SET against an existing
-#                     round trip to the wineserver, getsockopt(SO_RCVBUF)
+#                     round trip to the wineserver, getsockopt(SO_RCVBUF);
+#                     the queries also as ws2_32 answers them after accept
 #   proxied setup     accept, both queries, SET and connect, against the
 #                     same proxy doing a plain accept and connect
 #   without records   connect and accept under wine-wfp against stock Wine
@@ -51,16 +52,26 @@ echo "  ratio: $(value proxied_over_plain)"
 
 echo
 echo "==== connect and accept without records: wine-wfp against stock Wine 8.0 (target >= 0.98) ===="
-# alternate the two, five times each, and compare the medians
-for i in 1 2 3 4 5; do
-    stock "$BENCH/setupbench.exe" bare 500 3 >"$BENCH/bare-stock-$i.log" 2>&1
-    wfp "$BENCH/setupbench.exe" bare 500 3 >"$BENCH/bare-wfp-$i.log" 2>&1
-done
+# pairs of the two run back to back, in alternating order; the ratio is
+# the median of the pairs' ratios, which the machine's drift disturbs less
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-stock_rate=$(cat "$BENCH"/bare-stock-*.log | sed -n 's/^bench: bare_rate=//p' | median)
-wfp_rate=$(cat "$BENCH"/bare-wfp-*.log | sed -n 's/^bench: bare_rate=//p' | median)
-echo "  stock Wine $stock_rate connections/s, wine-wfp $wfp_rate connections/s"
-echo "bare_stock_rate=$stock_rate bare_wfp_rate=$wfp_rate bare_wfp_over_stock=$(ratio "$wfp_rate" "$stock_rate")" >> "$FIGURES"
+bare_rate() { sed -n 's/^bench: bare_rate=//p' "$1" | tr -d '\r'; }
+: > "$BENCH/bare-ratios"
+for i in 1 2 3 4 5 6 7 8 9 10 11; do
+    if test $((i % 2)) = 1; then
+        stock "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-stock-$i.log" 2>&1
+        wfp "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-wfp-$i.log" 2>&1
+    else
+        wfp "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-wfp-$i.log" 2>&1
+        stock "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-stock-$i.log" 2>&1
+    fi
+    ratio "$(bare_rate "$BENCH/bare-wfp-$i.log")" "$(bare_rate "$BENCH/bare-stock-$i.log")" >> "$BENCH/bare-ratios"
+    echo >> "$BENCH/bare-ratios"
+done
+stock_rate=$(for f in "$BENCH"/bare-stock-*.log; do bare_rate "$f"; done | median)
+wfp_rate=$(for f in "$BENCH"/bare-wfp-*.log; do bare_rate "$f"; done | median)
+echo "  stock Wine $stock_rate connections/s, wine-wfp $wfp_rate connections/s (medians of 11 runs each)"
+echo "bare_stock_rate=$stock_rate bare_wfp_rate=$wfp_rate bare_wfp_over_stock=$(median < "$BENCH/bare-ratios")" >> "$FIGURES"
 echo "  ratio: $(value bare_wfp_over_stock)"
 
 echo
@@ -115,7 +126,8 @@ cat "$FIGURES"
 
 # a figure that a failed step left out must not pass unnoticed
 missing=""
-for name in rcvbuf_ratio query_records_ratio query_context_ratio set_records_ratio proxied_over_plain \
+for name in rcvbuf_ratio query_records_ratio query_context_ratio set_records_ratio answered_records_ratio \
+            answered_context_ratio proxied_over_plain \
             bare_wfp_over_stock hold10000_over_hold100_cost server_bytes_per_redirected_connection; do
     test -n "$(value $name)" || missing="$missing $name"
 done

@@ -1,7 +1,10 @@
 /*
  * wfpbench: what the WFP redirect ioctls cost, measured against an existing
  * socket option that also takes a round trip to the wineserver
- * (getsockopt(SO_RCVBUF)), side by side in one run.
+ * (getsockopt(SO_RCVBUF)), side by side in one run.  The queries are
+ * measured twice: on a socket accepted before anybody asked on its port,
+ * which the wineserver answers, and on one accepted after, which ws2_32
+ * answers from what it got with the accept.
  *
  * usage: wfpbench.exe [ITERATIONS]
  * WFP_TEST_REDIRECT names the redirector, as for the conformance tests.
@@ -13,14 +16,19 @@
 
 #define ROUNDS 7
 
-enum { OP_RCVBUF, OP_QUERY_RECORDS, OP_QUERY_CONTEXT, OP_SET, OP_ENDPOINT, OP_COUNT };
+enum { OP_RCVBUF, OP_QUERY_RECORDS, OP_QUERY_CONTEXT, OP_SET, OP_ENDPOINT, OP_ANSWERED_RECORDS,
+       OP_ANSWERED_CONTEXT, OP_COUNT };
 static const char *op_names[OP_COUNT] =
 {
     "getsockopt(SO_RCVBUF)", "QUERY_RECORDS", "QUERY_CONTEXT", "SET_RECORDS", "QUERY_ALE_ENDPOINT_HANDLE",
+    "QUERY_RECORDS by ws2_32", "QUERY_CONTEXT by ws2_32",
 };
-static const char *op_keys[OP_COUNT] = { "rcvbuf", "query_records", "query_context", "set_records", "endpoint" };
+static const char *op_keys[OP_COUNT] =
+{
+    "rcvbuf", "query_records", "query_context", "set_records", "endpoint", "answered_records", "answered_context",
+};
 
-static SOCKET accepted, outbound;
+static SOCKET accepted, answered, outbound;
 static char records[2048];
 static DWORD records_size;
 
@@ -46,6 +54,12 @@ static int run_op( int op )
                          &size, NULL, NULL );
     case OP_ENDPOINT:
         return WSAIoctl( accepted, SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, NULL, 0, buffer, 8, &size, NULL, NULL );
+    case OP_ANSWERED_RECORDS:
+        return WSAIoctl( answered, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, buffer, sizeof(buffer),
+                         &size, NULL, NULL );
+    case OP_ANSWERED_CONTEXT:
+        return WSAIoctl( answered, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, NULL, 0, buffer, sizeof(buffer),
+                         &size, NULL, NULL );
     }
     return -1;
 }
@@ -64,7 +78,7 @@ int main( int argc, char **argv )
     unsigned int orig_port, proxy_port;
     double ns[OP_COUNT][ROUNDS], median[OP_COUNT];
     LARGE_INTEGER freq, start, end;
-    SOCKET listener, client;
+    SOCKET listener, client, client2;
     WSADATA data;
     int op, round, i;
 
@@ -95,6 +109,10 @@ int main( int argc, char **argv )
         printf( "wfpbench: the connection has no records (error %d)\n", WSAGetLastError() );
         return 1;
     }
+    /* the port has been asked about now */
+    client2 = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
+    if (connect( client2, (struct sockaddr *)&orig, sizeof(orig) )) return 1;
+    answered = accept( listener, NULL, NULL );
     outbound = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
 
     for (op = 0; op < OP_COUNT; op++)
@@ -124,14 +142,16 @@ int main( int argc, char **argv )
         median[op] = ns[op][ROUNDS / 2];
     }
     for (op = 0; op < OP_COUNT; op++)
-        printf( "  %-28s %8.0f ns   %.2fx getsockopt(SO_RCVBUF)\n", op_names[op], median[op],
+        printf( "  %-28s %8.0f ns   %.4fx getsockopt(SO_RCVBUF)\n", op_names[op], median[op],
                 median[op] / median[OP_RCVBUF] );
     for (op = 0; op < OP_COUNT; op++)
-        printf( "bench: %s_ns=%.0f %s_ratio=%.2f\n", op_keys[op], median[op], op_keys[op],
+        printf( "bench: %s_ns=%.0f %s_ratio=%.4f\n", op_keys[op], median[op], op_keys[op],
                 median[op] / median[OP_RCVBUF] );
 
     closesocket( client );
+    closesocket( client2 );
     closesocket( accepted );
+    closesocket( answered );
     closesocket( listener );
     closesocket( outbound );
     WSACleanup();
