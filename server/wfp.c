@@ -705,6 +705,8 @@ static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_i
         set_error( STATUS_FWP_NOT_FOUND );
         return NULL;
     }
+    /* a proxy may want only the original destination */
+    mark_asked_port( sock->unix_fd );
     return context;
 }
 
