@@ -206,6 +206,8 @@ static void put_hop( uint8_t *p, const struct wfp_hop *hop )
     put_le64( p + 16, hop->time_ms );
     put_endpoint( p + 24, &hop->original_dst );
     put_endpoint( p + 24 + ENDPOINT_SIZE, &hop->original_src );
+    put_le64( p + 72, hop->target_server );
+    put_le64( p + 80, hop->target_start );
 }
 
 static int get_hop( const uint8_t *p, struct wfp_hop *hop )
@@ -216,6 +218,8 @@ static int get_hop( const uint8_t *p, struct wfp_hop *hop )
     hop->target_pid = get_le32( p + 4 );
     hop->flow_id = get_le64( p + 8 );
     hop->time_ms = get_le64( p + 16 );
+    hop->target_server = get_le64( p + 72 );
+    hop->target_start = get_le64( p + 80 );
 
     if (!get_endpoint( p + 24, &hop->original_dst )) return 0;
     if (!get_endpoint( p + 24 + ENDPOINT_SIZE, &hop->original_src )) return 0;
@@ -319,4 +323,19 @@ int wfp_endpoint_equal( const struct wfp_endpoint *a, const struct wfp_endpoint 
 {
     return a->family == b->family && a->port == b->port && a->scope_id == b->scope_id &&
            !memcmp( a->addr, b->addr, a->family == 4 ? 4 : 16 );
+}
+
+void wfp_hop_set_target( struct wfp_hop *hop, const struct wfp_process_id *target )
+{
+    hop->target_pid = target->pid;
+    hop->target_server = target->server;
+    hop->target_start = target->start;
+}
+
+/* An exact match, never a comparison of times: the wall clock may step
+ * back, and another wineserver's clock means nothing here. */
+int wfp_hop_target_is( const struct wfp_hop *hop, const struct wfp_process_id *process )
+{
+    return hop->target_pid == process->pid && hop->target_server == process->server &&
+           hop->target_start == process->start;
 }

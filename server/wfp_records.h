@@ -27,11 +27,11 @@
  *
  *   offset  size  field
  *        0     4  magic "WFPr"
- *        4     1  format version (1)
+ *        4     1  format version (2)
  *        5     1  number of hops, 1 to WFP_RECORDS_MAX_HOPS
  *        6     2  total length of the blob, little-endian
- *        8  72*n  the hops, oldest first (see below)
- *   8+72*n    16  tag: HMAC-SHA256 of all preceding bytes, truncated
+ *        8  88*n  the hops, oldest first (see below)
+ *   8+88*n    16  tag: HMAC-SHA256 of all preceding bytes, truncated
  *
  * and a hop is
  *
@@ -43,7 +43,11 @@
  *       16     8  time of the redirection, ms since the Unix epoch
  *       24    24  original destination (endpoint, see below)
  *       48    24  original source
+ *       72     8  the wineserver of the redirect target (random, per wineserver)
+ *       80     8  the target's start time in that wineserver (opaque)
  *
+ * The last three name one process of one wineserver, which no later
+ * process, of this wineserver or another, can be.
  * An endpoint is family (4 or 6), a zero byte, the port in network order,
  * the IPv6 scope id (little-endian) and 16 address bytes (IPv4 uses the
  * first 4).  All integers except the port are little-endian.
@@ -59,12 +63,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WFP_RECORDS_VERSION      1
+#define WFP_RECORDS_VERSION      2
 #define WFP_RECORDS_MAX_HOPS     16
 #define WFP_RECORDS_KEY_SIZE     32
 #define WFP_RECORDS_TAG_SIZE     16
 #define WFP_RECORDS_HEADER_SIZE  8
-#define WFP_RECORDS_HOP_SIZE     72
+#define WFP_RECORDS_HOP_SIZE     88
 #define WFP_RECORDS_SIZE(hops)   (WFP_RECORDS_HEADER_SIZE + (hops) * WFP_RECORDS_HOP_SIZE + WFP_RECORDS_TAG_SIZE)
 #define WFP_RECORDS_MAX_SIZE     WFP_RECORDS_SIZE(WFP_RECORDS_MAX_HOPS)
 
@@ -82,6 +86,15 @@ struct wfp_endpoint
     uint8_t  addr[16];    /* IPv4 addresses use the first 4 bytes */
 };
 
+/* A process of a wineserver, as no other process can ever be: Wine reuses
+ * process ids, and every wineserver of a user shares the key. */
+struct wfp_process_id
+{
+    uint64_t server;          /* random, chosen by each wineserver when it starts */
+    uint64_t start;           /* the process's start time, as that wineserver keeps it */
+    uint32_t pid;
+};
+
 struct wfp_hop
 {
     uint8_t  service_kind;    /* enum wfp_service_kind */
@@ -89,9 +102,11 @@ struct wfp_hop
     uint16_t service_id;
     uint32_t target_pid;
     uint64_t flow_id;
-    uint64_t time_ms;
+    uint64_t time_ms;         /* wall clock, for people to read; never compared */
     struct wfp_endpoint original_dst;
     struct wfp_endpoint original_src;
+    uint64_t target_server;   /* with target_pid, the struct wfp_process_id of the target */
+    uint64_t target_start;
 };
 
 struct wfp_records
@@ -119,6 +134,8 @@ extern enum wfp_records_status wfp_records_decode( const void *buffer, size_t si
                                                    struct wfp_records *records, size_t *used );
 extern const char *wfp_records_status_name( enum wfp_records_status status );
 extern int wfp_endpoint_equal( const struct wfp_endpoint *a, const struct wfp_endpoint *b );
+extern void wfp_hop_set_target( struct wfp_hop *hop, const struct wfp_process_id *target );
+extern int wfp_hop_target_is( const struct wfp_hop *hop, const struct wfp_process_id *process );
 
 #define WFP_SHA256_SIZE 32
 extern void wfp_hmac_sha256( const uint8_t *key, size_t key_len, const void *data, size_t len,

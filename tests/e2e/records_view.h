@@ -22,12 +22,12 @@ static inline int records_view( const unsigned char *blob, unsigned long size, s
 {
     int count, i;
 
-    if (size < 8 || memcmp( blob, "WFPr", 4 ) || blob[4] != 1) return -1;
+    if (size < 8 || memcmp( blob, "WFPr", 4 ) || blob[4] != 2) return -1;
     count = blob[5];
-    if (size < 8 + 72u * count + 16 || count > max) return -1;
+    if (size < 8 + 88u * count + 16 || count > max) return -1;
     for (i = 0; i < count; i++)
     {
-        const unsigned char *p = blob + 8 + 72 * i;
+        const unsigned char *p = blob + 8 + 88 * i;
         hops[i].kind = p[0];
         hops[i].service = p[2] | p[3] << 8;
         hops[i].target_pid = p[4] | p[5] << 8 | p[6] << 16 | (unsigned int)p[7] << 24;

@@ -92,6 +92,8 @@ static void check_round_trip( const uint8_t *data, size_t size )
         if (pos + 2 <= size) { memcpy( &hop->service_id, data + pos, 2 ); pos += 2; }
         if (pos + 4 <= size) { memcpy( &hop->target_pid, data + pos, 4 ); pos += 4; }
         if (pos + 8 <= size) { memcpy( &hop->flow_id, data + pos, 8 ); pos += 8; }
+        if (pos + 8 <= size) { memcpy( &hop->target_server, data + pos, 8 ); pos += 8; }
+        if (pos + 8 <= size) { memcpy( &hop->target_start, data + pos, 8 ); pos += 8; }
         hop->original_dst.family = hop->original_src.family = fam;
         if (pos + 2 <= size) { memcpy( &hop->original_dst.port, data + pos, 2 ); pos += 2; }
         if (fam == 6 && pos + 16 <= size) { memcpy( hop->original_dst.addr, data + pos, 16 ); pos += 16; }
@@ -108,6 +110,8 @@ static void check_round_trip( const uint8_t *data, size_t size )
         if (!wfp_endpoint_equal( &in.hops[i].original_dst, &out.hops[i].original_dst )) abort();
         if (!wfp_endpoint_equal( &in.hops[i].original_src, &out.hops[i].original_src )) abort();
         if (in.hops[i].flow_id != out.hops[i].flow_id || in.hops[i].target_pid != out.hops[i].target_pid) abort();
+        if (in.hops[i].target_server != out.hops[i].target_server) abort();
+        if (in.hops[i].target_start != out.hops[i].target_start) abort();
     }
 
     /* one altered byte must be refused */

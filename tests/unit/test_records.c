@@ -96,6 +96,8 @@ static void make_hop( struct wfp_hop *hop, unsigned int n, int family )
     hop->target_pid = 0x1234 + n;
     hop->flow_id = 0x0102030405060708ull * (n + 1);
     hop->time_ms = 1764000000000ull + n;
+    hop->target_server = 0xfedcba9876543210ull ^ n;
+    hop->target_start = 134000000000000000ull + n;
     hop->original_dst.family = family;
     hop->original_dst.port = 8080 + n;
     hop->original_src.family = family;
@@ -131,6 +133,8 @@ static void assert_hops_equal( const struct wfp_hop *a, const struct wfp_hop *b 
     assert_int_equal( a->target_pid, b->target_pid );
     assert_true( a->flow_id == b->flow_id );
     assert_true( a->time_ms == b->time_ms );
+    assert_true( a->target_server == b->target_server );
+    assert_true( a->target_start == b->target_start );
     assert_true( wfp_endpoint_equal( &a->original_dst, &b->original_dst ) );
     assert_true( wfp_endpoint_equal( &a->original_src, &b->original_src ) );
 }
@@ -160,9 +164,39 @@ static void test_round_trip( void **state )
 static void test_sizes( void **state )
 {
     (void)state;
-    assert_int_equal( WFP_RECORDS_SIZE( 1 ), 96 );
+    assert_int_equal( WFP_RECORDS_SIZE( 1 ), 112 );
     assert_true( WFP_RECORDS_SIZE( 8 ) <= 1024 );
     assert_true( WFP_RECORDS_MAX_SIZE <= 2048 );
+}
+
+/* A hop names one process of one wineserver: its id, its start time and
+ * the wineserver's own id must all match, and nothing compares clocks. */
+static void test_target( void **state )
+{
+    struct wfp_process_id me = { 0x1122334455667788ull, 133000000000000000ull, 0x104 }, other;
+    struct wfp_hop hop;
+
+    (void)state;
+    make_hop( &hop, 0, 4 );
+    wfp_hop_set_target( &hop, &me );
+    assert_int_equal( hop.target_pid, 0x104 );
+    assert_true( wfp_hop_target_is( &hop, &me ) );
+
+    /* the same pid in another wineserver (another prefix), started at the same moment */
+    other = me;
+    other.server ^= 1;
+    assert_false( wfp_hop_target_is( &hop, &other ) );
+    /* a later process that got the same pid */
+    other = me;
+    other.start += 1;
+    assert_false( wfp_hop_target_is( &hop, &other ) );
+    other = me;
+    other.pid = 0x108;
+    assert_false( wfp_hop_target_is( &hop, &other ) );
+
+    /* the wall clock stepped back between the process's start and the hop */
+    hop.time_ms = 1000;
+    assert_true( wfp_hop_target_is( &hop, &me ) );
 }
 
 static void test_encode_rejects( void **state )
@@ -259,7 +293,9 @@ static void test_header_errors( void **state )
 
     memcpy( copy, blob, len ); copy[0] = 'X';
     assert_int_equal( wfp_records_decode( copy, len, key, &out, NULL ), WFP_RECORDS_BAD_MAGIC );
-    memcpy( copy, blob, len ); copy[4] = 2;
+    memcpy( copy, blob, len ); copy[4] = 1;   /* 0.5's hops had no wineserver */
+    assert_int_equal( wfp_records_decode( copy, len, key, &out, NULL ), WFP_RECORDS_BAD_VERSION );
+    memcpy( copy, blob, len ); copy[4] = 3;
     assert_int_equal( wfp_records_decode( copy, len, key, &out, NULL ), WFP_RECORDS_BAD_VERSION );
     memcpy( copy, blob, len ); copy[5] = 0;
     assert_int_equal( wfp_records_decode( copy, len, key, &out, NULL ), WFP_RECORDS_BAD_LENGTH );
@@ -353,6 +389,7 @@ int main( void )
         cmocka_unit_test( test_hmac_sha256_rfc4231 ),
         cmocka_unit_test( test_round_trip ),
         cmocka_unit_test( test_sizes ),
+        cmocka_unit_test( test_target ),
         cmocka_unit_test( test_encode_rejects ),
         cmocka_unit_test( test_every_byte_altered ),
         cmocka_unit_test( test_truncated ),
