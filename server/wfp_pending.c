@@ -83,8 +83,18 @@ static int grow( struct wfp_pending_table *table )
 void wfp_pending_free( struct wfp_pending *entry )
 {
     if (!entry) return;
+    if (entry->link) *entry->link = NULL;
     free( entry->records );
     free( entry );
+}
+
+/* The connecting socket is closed; the entry lives on until the kernel
+ * forgets the connection or somebody accepts it. */
+void wfp_pending_orphan( struct wfp_pending *entry )
+{
+    if (!entry || !entry->link) return;
+    entry->link = NULL;
+    if (entry->table) entry->table->orphans++;
 }
 
 static struct wfp_pending_owner *find_owner( const struct wfp_pending_table *table, uint32_t pid )
@@ -141,6 +151,10 @@ static void remove_entry( struct wfp_pending_table *table, struct wfp_pending **
 
     *slot = entry->next;
     entry->next = NULL;
+    entry->table = NULL;
+    if (entry->link) *entry->link = NULL;
+    else table->orphans--;
+    entry->link = NULL;
     table->count--;
     count_owner( table, entry->owner_pid, -1 );
 }
@@ -171,12 +185,31 @@ struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, const stru
     entry->source = *source;
     entry->destination = *destination;
     entry->owner_pid = pid;
+    entry->table = table;
     entry->next = *slot;
     *slot = entry;
     table->count++;
+    table->orphans++;   /* until the caller links it to its socket */
     return entry;
 }
 
+/* The connecting socket's pointer to its entry, cleared when the entry goes. */
+void wfp_pending_link( struct wfp_pending *entry, struct wfp_pending **link )
+{
+    if (entry->table && !entry->link) entry->table->orphans--;
+    entry->link = link;
+    *link = entry;
+}
+
+static enum wfp_liveness entry_alive( const struct wfp_pending_table *table, const struct wfp_pending *entry )
+{
+    if (table->alive) return table->alive( entry );
+    return wfp_connection_alive( &entry->source, &entry->destination, entry->cookie );
+}
+
+/* The entry of the connection between these endpoints, out of the table;
+ * NULL if there is none, or if it was made for an earlier connection
+ * between them, which is dropped. */
 struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source,
                                       const struct wfp_endpoint *destination )
 {
@@ -186,6 +219,11 @@ struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const str
     slot = find_slot( table, source, destination );
     if (!(entry = *slot)) return NULL;
     remove_entry( table, slot );
+    if (entry_alive( table, entry ) == WFP_CONNECTION_GONE)
+    {
+        wfp_pending_free( entry );
+        return NULL;
+    }
     return entry;
 }
 
@@ -205,151 +243,103 @@ void wfp_pending_clear( struct wfp_pending_table *table )
     memset( table, 0, sizeof(*table) );
 }
 
-static void endpoint_from_diag( int family, const __be32 *addr, __be16 port, struct wfp_endpoint *ep )
-{
-    static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+/*
+ * NETLINK_SOCK_DIAG, for one socket at a time: the kernel looks it up by
+ * its endpoints and checks its cookie (ESTALE if the socket between them
+ * is another one), so a request costs the same however many TCP sockets
+ * the namespace has.
+ */
 
-    memset( ep, 0, sizeof(*ep) );
-    ep->port = ntohs( port );
-    if (family == AF_INET)
-    {
-        ep->family = 4;
-        memcpy( ep->addr, addr, 4 );
-    }
-    else if (!memcmp( addr, v4mapped, sizeof(v4mapped) ))
-    {
-        ep->family = 4;
-        memcpy( ep->addr, (const uint8_t *)addr + 12, 4 );
-    }
-    else
-    {
-        ep->family = 6;
-        memcpy( ep->addr, addr, 16 );
-    }
+unsigned int wfp_liveness_unknown;
+
+static int diag_socket = -1;
+
+static void endpoint_to_diag( const struct wfp_endpoint *ep, __be32 addr[4], __be16 *port )
+{
+    memset( addr, 0, 16 );
+    memcpy( addr, ep->addr, ep->family == 4 ? 4 : 16 );
+    *port = htons( ep->port );
 }
 
-static int dump_family( int nl, int family,
-                        void (*func)( const struct wfp_endpoint *, const struct wfp_endpoint *, void * ), void *arg )
+enum wfp_liveness wfp_connection_alive( const struct wfp_endpoint *local, const struct wfp_endpoint *remote,
+                                        uint64_t cookie )
 {
     struct
     {
         struct nlmsghdr nlh;
         struct inet_diag_req_v2 req;
     } request;
+    union
+    {
+        struct nlmsghdr nlh;
+        char buffer[1024];
+    } reply;
     struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    long buffer[8192 / sizeof(long)];
+    const struct inet_diag_msg *msg;
     ssize_t len;
+
+    if (local->family != remote->family) return WFP_CONNECTION_GONE;
+    if (diag_socket == -1 &&
+        (diag_socket = socket( AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG )) == -1)
+        goto unknown;
 
     memset( &request, 0, sizeof(request) );
     request.nlh.nlmsg_len = sizeof(request);
     request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    request.req.sdiag_family = family;
+    request.nlh.nlmsg_flags = NLM_F_REQUEST;
+    request.req.sdiag_family = local->family == 4 ? AF_INET : AF_INET6;
     request.req.sdiag_protocol = IPPROTO_TCP;
-    /* every state of a live connection: not LISTEN, CLOSE or TIME_WAIT */
-    request.req.idiag_states = ~((1u << 10) | (1u << 7) | (1u << 6)) & 0xfff;
-
-    if (sendto( nl, &request, sizeof(request), 0, (struct sockaddr *)&kernel, sizeof(kernel) ) < 0) return 0;
-
-    for (;;)
+    request.req.idiag_states = ~0u;
+    endpoint_to_diag( local, request.req.id.idiag_src, &request.req.id.idiag_sport );
+    endpoint_to_diag( remote, request.req.id.idiag_dst, &request.req.id.idiag_dport );
+    request.req.id.idiag_if = local->scope_id;
+    if (cookie)
     {
-        struct nlmsghdr *nlh;
-
-        if ((len = recv( nl, buffer, sizeof(buffer), 0 )) < 0)
-        {
-            if (errno == EINTR) continue;
-            return 0;
-        }
-        for (nlh = (struct nlmsghdr *)buffer; NLMSG_OK( nlh, (size_t)len ); nlh = NLMSG_NEXT( nlh, len ))
-        {
-            const struct inet_diag_msg *msg = NLMSG_DATA( nlh );
-            struct wfp_endpoint local, remote;
-
-            if (nlh->nlmsg_type == NLMSG_DONE) return 1;
-            if (nlh->nlmsg_type == NLMSG_ERROR) return 0;
-            if (nlh->nlmsg_len < NLMSG_LENGTH( sizeof(*msg) )) continue;
-            endpoint_from_diag( msg->idiag_family, msg->id.idiag_src, msg->id.idiag_sport, &local );
-            endpoint_from_diag( msg->idiag_family, msg->id.idiag_dst, msg->id.idiag_dport, &remote );
-            func( &local, &remote, arg );
-        }
+        request.req.id.idiag_cookie[0] = (uint32_t)cookie;
+        request.req.id.idiag_cookie[1] = cookie >> 32;
     }
-}
+    else request.req.id.idiag_cookie[0] = request.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
-int wfp_for_each_tcp_connection( void (*func)( const struct wfp_endpoint *local,
-                                               const struct wfp_endpoint *remote, void *arg ), void *arg )
-{
-    int nl, ok;
+    if (sendto( diag_socket, &request, sizeof(request), 0, (struct sockaddr *)&kernel, sizeof(kernel) ) < 0)
+        goto unknown;
+    /* the kernel answers an exact request before sendto() returns */
+    while ((len = recv( diag_socket, &reply, sizeof(reply), MSG_DONTWAIT )) < 0 && errno == EINTR);
+    if (len < 0 || !NLMSG_OK( &reply.nlh, (size_t)len )) goto unknown;
 
-    if ((nl = socket( AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG )) < 0) return 0;
-    ok = dump_family( nl, AF_INET, func, arg ) && dump_family( nl, AF_INET6, func, arg );
-    close( nl );
-    return ok;
-}
-
-/* The endpoints of every connection the kernel knows, sorted.  A note is
- * alive while its source is one of them: the connecting side has it as
- * its local address, the accepting side (in an accept queue, or accepted
- * outside this wineserver) as its remote one, whatever netfilter did to
- * the destination. */
-struct endpoint_set
-{
-    struct wfp_endpoint *endpoints;
-    size_t count, capacity;
-    int failed;
-};
-
-static void collect_endpoints( const struct wfp_endpoint *local, const struct wfp_endpoint *remote, void *arg )
-{
-    struct endpoint_set *set = arg;
-
-    if (set->count + 2 > set->capacity)
+    if (reply.nlh.nlmsg_type == NLMSG_ERROR)
     {
-        size_t capacity = set->capacity ? set->capacity * 2 : 256;
-        struct wfp_endpoint *endpoints = realloc( set->endpoints, capacity * sizeof(*endpoints) );
+        const struct nlmsgerr *error = NLMSG_DATA( &reply.nlh );
 
-        if (!endpoints)
-        {
-            set->failed = 1;
-            return;
-        }
-        set->endpoints = endpoints;
-        set->capacity = capacity;
+        if (reply.nlh.nlmsg_len < NLMSG_LENGTH( sizeof(*error) )) goto unknown;
+        /* ENOENT: nothing between these endpoints; ESTALE: another socket */
+        if (error->error == -ENOENT || error->error == -ESTALE) return WFP_CONNECTION_GONE;
+        goto unknown;
     }
-    set->endpoints[set->count++] = *local;
-    set->endpoints[set->count++] = *remote;
+    if (reply.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY || reply.nlh.nlmsg_len < NLMSG_LENGTH( sizeof(*msg) ))
+        goto unknown;
+    msg = NLMSG_DATA( &reply.nlh );
+    /* TIME_WAIT: both sides closed, so nobody can still accept it */
+    return msg->idiag_state == 6 /* TCP_TIME_WAIT */ ? WFP_CONNECTION_GONE : WFP_CONNECTION_ALIVE;
+
+unknown:
+    /* a wrong answer would be worse than a note kept for too long */
+    wfp_liveness_unknown++;
+    if (diag_socket != -1) close( diag_socket );
+    diag_socket = -1;
+    return WFP_CONNECTION_UNKNOWN;
 }
 
-/* an order on family, port and address; the scope does not take part, as
- * in the kernel's view of a connection */
-static int compare_endpoints( const void *a, const void *b )
-{
-    const struct wfp_endpoint *x = a, *y = b;
-
-    if (x->family != y->family) return x->family < y->family ? -1 : 1;
-    if (x->port != y->port) return x->port < y->port ? -1 : 1;
-    return memcmp( x->addr, y->addr, x->family == 4 ? 4 : 16 );
-}
-
-static int endpoint_known( const struct endpoint_set *set, const struct wfp_endpoint *ep )
-{
-    return set->count && bsearch( ep, set->endpoints, set->count, sizeof(*set->endpoints), compare_endpoints );
-}
-
-/* Drop the entries of connections that the kernel no longer knows, and
- * any older than max_age_ms.  Entries younger than grace_ms are kept: the
- * connection may still be on its way.  Returns how many were dropped. */
+/* Drop the entries that are older than max_age_ms, and those whose
+ * connecting socket is closed and gone from the kernel too.  Entries
+ * younger than grace_ms are kept without asking: the connection may still
+ * be on its way.  Returns how many were dropped. */
 unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms, uint64_t grace_ms,
                                 uint64_t max_age_ms )
 {
-    struct endpoint_set set = { NULL, 0, 0, 0 };
     struct wfp_pending **slot, *entry;
     unsigned int i, dropped = 0;
-    int known;
 
     if (!table->count) return 0;
-    known = wfp_for_each_tcp_connection( collect_endpoints, &set ) && !set.failed;
-    if (known && set.count) qsort( set.endpoints, set.count, sizeof(*set.endpoints), compare_endpoints );
-
     for (i = 0; i < table->bucket_count; i++)
     {
         slot = &table->buckets[i];
@@ -357,7 +347,8 @@ unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms
         {
             uint64_t age = now_ms > entry->created_ms ? now_ms - entry->created_ms : 0;
 
-            if (age > max_age_ms || (known && age > grace_ms && !endpoint_known( &set, &entry->source )))
+            if (age > max_age_ms ||
+                (!entry->link && age > grace_ms && entry_alive( table, entry ) == WFP_CONNECTION_GONE))
             {
                 remove_entry( table, slot );
                 wfp_pending_free( entry );
@@ -366,6 +357,5 @@ unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms
             else slot = &entry->next;
         }
     }
-    free( set.endpoints );
     return dropped;
 }

@@ -25,11 +25,16 @@
  * side finds them as its peer address and its own address (or, if
  * netfilter redirected the connection, its conntrack original
  * destination).  Both are needed: Linux gives one local port to several
- * connections that go to different destinations.  accept() takes the
- * entry; a connection that nobody in this wineserver accepts is dropped
- * once the kernel no longer knows it.  The note does not depend on the
- * connecting socket, which may be closed before the accept.  Plain C,
- * tested natively.
+ * connections that go to different destinations.
+ *
+ * Endpoints alone do not name a connection: once one is gone, a later one
+ * may have the same four (a port reused, TIME_WAIT reused on loopback).
+ * So an entry also keeps the connecting socket's cookie, and accept()
+ * takes it only if the kernel still has that very socket, in any state
+ * short of TIME_WAIT (after its program closed it too: a client may send
+ * and close before the accept).  While the connecting socket is open the
+ * entry costs nothing; once it is closed, the sweep asks the kernel about
+ * that one socket until it is gone.  Plain C, tested natively.
  */
 
 #ifndef __WINE_SERVER_WFP_PENDING_H
@@ -43,9 +48,22 @@
 #define WFP_PENDING_MAX              65536   /* connections in flight with records, for all processes */
 #define WFP_PENDING_MAX_PER_PROCESS  16384   /* ... and for one process, unless configured otherwise */
 
+struct wfp_pending_table;
+
+enum wfp_liveness
+{
+    WFP_CONNECTION_GONE,
+    WFP_CONNECTION_ALIVE,
+    WFP_CONNECTION_UNKNOWN,    /* NETLINK_SOCK_DIAG cannot say */
+};
+
 struct wfp_pending
 {
     struct wfp_pending *next;          /* in the hash chain */
+    struct wfp_pending_table *table;   /* the table the entry is in, NULL once taken */
+    struct wfp_pending **link;         /* the connecting socket's pointer to the entry; NULL once it is closed */
+    uint64_t            cookie;        /* the connecting socket's SO_COOKIE (0: unknown), which tells this
+                                          connection from a later one between the same endpoints */
     struct wfp_endpoint source;        /* the connecting socket's local endpoint */
     struct wfp_endpoint destination;   /* where it connected; with source, the key */
     struct wfp_endpoint original_dst;  /* where the program asked to connect (before a rule) */
@@ -55,7 +73,7 @@ struct wfp_pending
     uint8_t             rule_context;  /* its enum wfp_context_layout */
     uint8_t             netfilter;     /* netfilter redirected it on its way to the accept */
     uint32_t            owner_pid;     /* the process that connected */
-    uint64_t            created_ms;
+    uint64_t            created_ms;    /* monotonic */
 };
 
 struct wfp_pending_owner
@@ -69,9 +87,12 @@ struct wfp_pending_table
     struct wfp_pending **buckets;
     unsigned int         bucket_count;
     unsigned int         count;
+    unsigned int         orphans;       /* entries whose connecting socket is closed */
     struct wfp_pending_owner *owners;   /* notes per process, for the cap */
     unsigned int         owner_count, owner_capacity;
     unsigned int         per_process_max;   /* 0 for WFP_PENDING_MAX_PER_PROCESS */
+    /* NULL: ask the kernel (wfp_connection_alive); the unit tests set their own */
+    enum wfp_liveness  (*alive)( const struct wfp_pending *entry );
 };
 
 extern int wfp_pending_room( const struct wfp_pending_table *table, uint32_t pid );
@@ -80,15 +101,18 @@ extern struct wfp_pending *wfp_pending_add( struct wfp_pending_table *table, con
                                             const struct wfp_endpoint *destination, uint32_t pid );
 extern struct wfp_pending *wfp_pending_take( struct wfp_pending_table *table, const struct wfp_endpoint *source,
                                              const struct wfp_endpoint *destination );
+extern void wfp_pending_link( struct wfp_pending *entry, struct wfp_pending **link );
+extern void wfp_pending_orphan( struct wfp_pending *entry );
 extern void wfp_pending_free( struct wfp_pending *entry );
 extern void wfp_pending_clear( struct wfp_pending_table *table );
 extern unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms, uint64_t grace_ms,
                                        uint64_t max_age_ms );
 
-/* Calls func for every TCP socket of this network namespace that is not
- * listening, closed or in TIME_WAIT.  Returns 0 if the kernel cannot say. */
-extern int wfp_for_each_tcp_connection( void (*func)( const struct wfp_endpoint *local,
-                                                      const struct wfp_endpoint *remote, void *arg ),
-                                        void *arg );
+/* Is the connecting side of this connection (its local endpoint, the
+ * remote one, and its socket cookie, 0 for any) still there, and not in
+ * TIME_WAIT?  One NETLINK_SOCK_DIAG request, for one socket. */
+extern enum wfp_liveness wfp_connection_alive( const struct wfp_endpoint *local, const struct wfp_endpoint *remote,
+                                               uint64_t cookie );
+extern unsigned int wfp_liveness_unknown;   /* how often the kernel could not say */
 
 #endif /* __WINE_SERVER_WFP_PENDING_H */

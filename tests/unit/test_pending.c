@@ -53,9 +53,22 @@ static const struct wfp_endpoint *dest( void )
     return &ep;
 }
 
+/* the table's logic alone: every connection is still there */
+static enum wfp_liveness always_alive( const struct wfp_pending *entry )
+{
+    (void)entry;
+    return WFP_CONNECTION_ALIVE;
+}
+
+static enum wfp_liveness always_gone( const struct wfp_pending *entry )
+{
+    (void)entry;
+    return WFP_CONNECTION_GONE;
+}
+
 static void test_add_take( void **state )
 {
-    struct wfp_pending_table table = { 0 };
+    struct wfp_pending_table table = { .alive = always_alive };
     struct wfp_endpoint a = v4( 0x7f000001, 40000 ), b = v4( 0x7f000001, 40001 ), c, other = v4( 0x7f000003, 9 );
     struct wfp_pending *entry;
     unsigned int i;
@@ -115,7 +128,7 @@ static void test_add_take( void **state )
  * that one process cannot take every note. */
 static void test_cap( void **state )
 {
-    struct wfp_pending_table table = { 0 };
+    struct wfp_pending_table table = { .alive = always_alive };
     struct wfp_pending *entry;
     struct wfp_endpoint ep;
     unsigned int i;
@@ -157,7 +170,7 @@ static void test_cap( void **state )
  * in both directions. */
 static void test_configured_cap( void **state )
 {
-    struct wfp_pending_table table = { 0 };
+    struct wfp_pending_table table = { .alive = always_alive };
     struct wfp_endpoint ep;
     unsigned int i;
 
@@ -187,6 +200,48 @@ static void test_configured_cap( void **state )
     assert_int_equal( table.owner_count, 0 );
 }
 
+/* The connecting socket's pointer to its entry goes with the entry, and
+ * an entry whose socket is closed is counted as an orphan until it goes. */
+static void test_link( void **state )
+{
+    struct wfp_pending_table table = { .alive = always_alive };
+    struct wfp_endpoint a = v4( 0x7f000001, 40000 ), b = v4( 0x7f000001, 40001 );
+    struct wfp_pending *entry, *link_a = NULL, *link_b = NULL;
+
+    (void)state;
+    entry = wfp_pending_add( &table, &a, dest(), 1 );
+    assert_int_equal( table.orphans, 1 );
+    wfp_pending_link( entry, &link_a );
+    assert_ptr_equal( link_a, entry );
+    assert_int_equal( table.orphans, 0 );
+    wfp_pending_link( wfp_pending_add( &table, &b, dest(), 1 ), &link_b );
+
+    /* accept takes it: the socket's pointer is cleared */
+    entry = wfp_pending_take( &table, &a, dest() );
+    assert_null( link_a );
+    wfp_pending_orphan( link_a );   /* what closing the socket then does: nothing */
+    wfp_pending_free( entry );
+    assert_int_equal( table.orphans, 0 );
+
+    /* the socket is closed first */
+    wfp_pending_orphan( link_b );
+    assert_int_equal( table.orphans, 1 );
+    link_b = NULL;
+    entry = wfp_pending_take( &table, &b, dest() );
+    assert_non_null( entry );
+    assert_int_equal( table.orphans, 0 );
+    wfp_pending_free( entry );
+
+    /* a connection that is gone when accepted is dropped, not taken */
+    table.alive = always_gone;
+    wfp_pending_link( wfp_pending_add( &table, &a, dest(), 1 ), &link_a );
+    assert_null( wfp_pending_take( &table, &a, dest() ) );
+    assert_null( link_a );
+    assert_int_equal( table.count, 0 );
+    assert_int_equal( table.owner_count, 0 );
+    wfp_pending_clear( &table );
+}
+
 /* A connected pair on loopback: *client, *server; *listener stays open. */
 static void tcp_pair( int *listener, int *client, int *server, struct wfp_endpoint *client_ep, int accept_it )
 {
@@ -208,24 +263,191 @@ static void tcp_pair( int *listener, int *client, int *server, struct wfp_endpoi
     *server = accept_it ? accept( *listener, NULL, NULL ) : -1;
 }
 
-static int kernel_can_say( void )
+static uint64_t cookie_of( int fd )
 {
-    struct wfp_pending_table table = { 0 };
-    struct wfp_endpoint ep = v4( 0x01020304, 5 );
-    unsigned int dropped;
+    uint64_t cookie = 0;
+    socklen_t len = sizeof(cookie);
 
-    wfp_pending_add( &table, &ep, dest(), 1 );
-    dropped = wfp_pending_sweep( &table, 1000000, 0, 1u << 31 );
-    wfp_pending_clear( &table );
-    return dropped == 1;   /* the kernel was asked and knew nothing of it */
+    assert_int_equal( getsockopt( fd, SOL_SOCKET, SO_COOKIE, &cookie, &len ), 0 );
+    assert_true( cookie != 0 );
+    return cookie;
 }
 
+static struct wfp_endpoint local_of( int fd )
+{
+    struct sockaddr_in addr;
+    struct wfp_endpoint ep;
+    socklen_t len = sizeof(addr);
+
+    assert_int_equal( getsockname( fd, (struct sockaddr *)&addr, &len ), 0 );
+    assert_true( wfp_endpoint_from_sockaddr( (struct sockaddr *)&addr, len, &ep ) );
+    return ep;
+}
+
+static int kernel_can_say( void )
+{
+    struct wfp_endpoint a = v4( 0x01020304, 5 );
+
+    return wfp_connection_alive( &a, dest(), 0 ) == WFP_CONNECTION_GONE;
+}
+
+/* wfp_connection_alive() names one socket: endpoints and cookie. */
+static void test_liveness( void **state )
+{
+    struct wfp_endpoint c_ep, l_ep;
+    int l, c, s;
+    uint64_t cookie;
+
+    (void)state;
+    if (!kernel_can_say())
+    {
+        skip();   /* no NETLINK_SOCK_DIAG here */
+        return;
+    }
+
+    /* accepted, both ends open */
+    tcp_pair( &l, &c, &s, &c_ep, 1 );
+    l_ep = local_of( l );
+    cookie = cookie_of( c );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_ALIVE );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, 0 ), WFP_CONNECTION_ALIVE );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie + 1 ), WFP_CONNECTION_GONE );
+    /* the accepting side is not the connecting socket */
+    assert_int_equal( wfp_connection_alive( &l_ep, &c_ep, cookie ), WFP_CONNECTION_GONE );
+    /* the client closes first: it waits in FIN_WAIT2, then TIME_WAIT once the server closes */
+    close( c );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_ALIVE );
+    close( s );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_GONE );
+    close( l );
+
+    /* the server closes first: the client is gone once it closes too */
+    tcp_pair( &l, &c, &s, &c_ep, 1 );
+    l_ep = local_of( l );
+    cookie = cookie_of( c );
+    close( s );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_ALIVE );
+    close( c );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_GONE );
+    close( l );
+
+    /* queued, client gone: alive while the listener may still accept it */
+    tcp_pair( &l, &c, &s, &c_ep, 0 );
+    l_ep = local_of( l );
+    cookie = cookie_of( c );
+    close( c );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_ALIVE );
+    /* the listener goes: the connection is reset */
+    close( l );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_GONE );
+
+    /* reset while the client keeps its socket open */
+    tcp_pair( &l, &c, &s, &c_ep, 0 );
+    l_ep = local_of( l );
+    cookie = cookie_of( c );
+    close( l );
+    usleep( 50000 );
+    assert_int_equal( wfp_connection_alive( &c_ep, &l_ep, cookie ), WFP_CONNECTION_GONE );
+    close( c );
+}
+
+/* connect from a given local port, with SO_REUSEADDR */
+static int connect_from( uint16_t port, const struct sockaddr_in *to )
+{
+    struct sockaddr_in addr;
+    int fd = socket( AF_INET, SOCK_STREAM, 0 ), one = 1;
+
+    memset( &addr, 0, sizeof(addr) );
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl( INADDR_LOOPBACK );
+    addr.sin_port = htons( port );
+    setsockopt( fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one) );
+    assert_int_equal( bind( fd, (struct sockaddr *)&addr, sizeof(addr) ), 0 );
+    assert_int_equal( connect( fd, (const struct sockaddr *)to, sizeof(*to) ), 0 );
+    return fd;
+}
+
+static int listen_at( struct sockaddr_in *addr )
+{
+    int fd = socket( AF_INET, SOCK_STREAM, 0 ), one = 1;
+    socklen_t len = sizeof(*addr);
+
+    setsockopt( fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one) );
+    assert_int_equal( bind( fd, (struct sockaddr *)addr, sizeof(*addr) ), 0 );
+    assert_int_equal( listen( fd, 4 ), 0 );
+    assert_int_equal( getsockname( fd, (struct sockaddr *)addr, &len ), 0 );
+    return fd;
+}
+
+/* A later connection between the same endpoints does not inherit the
+ * entry of an earlier one that nobody accepted. */
+static void test_reused_endpoints( void **state )
+{
+    struct wfp_pending_table table = { 0 };
+    struct wfp_endpoint c_ep, l_ep;
+    struct sockaddr_in addr;
+    struct wfp_pending *entry;
+    uint16_t port;
+    int l, c, c2, s;
+
+    (void)state;
+    if (!kernel_can_say())
+    {
+        skip();
+        return;
+    }
+    memset( &addr, 0, sizeof(addr) );
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl( INADDR_LOOPBACK );
+    l = listen_at( &addr );
+    l_ep = local_of( l );
+
+    /* the first connection leaves an entry; the listener goes without accepting it */
+    c = connect_from( 0, &addr );
+    c_ep = local_of( c );
+    port = c_ep.port;
+    assert_non_null( (entry = wfp_pending_add( &table, &c_ep, &l_ep, 1 )) );
+    entry->cookie = cookie_of( c );
+    close( l );
+    close( c );
+    usleep( 50000 );
+
+    /* a plain connection between the same endpoints */
+    l = listen_at( &addr );
+    c2 = connect_from( port, &addr );
+    l_ep = local_of( c2 );
+    assert_true( wfp_endpoint_equal( &c_ep, &l_ep ) );
+    l_ep = local_of( l );
+    s = accept( l, NULL, NULL );
+    assert_null( wfp_pending_take( &table, &c_ep, &l_ep ) );
+    assert_int_equal( table.count, 0 );
+
+    /* while the same connection, still there, is taken */
+    assert_non_null( (entry = wfp_pending_add( &table, &c_ep, &l_ep, 1 )) );
+    entry->cookie = cookie_of( c2 );
+    assert_ptr_equal( wfp_pending_take( &table, &c_ep, &l_ep ), entry );
+    wfp_pending_free( entry );
+
+    close( s );
+    close( c2 );
+    close( l );
+    wfp_pending_clear( &table );
+}
+
+/* The sweep asks the kernel only about entries whose connecting socket is
+ * closed (orphans), and drops everything past its age. */
 static void test_sweep( void **state )
 {
     struct wfp_pending_table table = { 0 };
-    struct wfp_endpoint open_ep, queued_ep, closed_ep, young_ep = v4( 0x01020304, 6 );
+    struct wfp_endpoint open_ep, queued_ep, closed_ep, linked_ep = v4( 0x01020304, 7 ), young_ep = v4( 0x01020304, 6 );
     int l1, c1, s1, l2, c2, s2, l3, c3, s3;
-    struct wfp_pending *entry;
+    struct wfp_pending *entry, *link = NULL;
 
     (void)state;
     if (!kernel_can_say())
@@ -243,28 +465,36 @@ static void test_sweep( void **state )
     usleep( 100000 );
 
     assert_non_null( (entry = wfp_pending_add( &table, &open_ep, dest(), 1 )) );
+    entry->destination = local_of( l1 );
     entry->created_ms = 0;
     assert_non_null( (entry = wfp_pending_add( &table, &queued_ep, dest(), 1 )) );
+    entry->destination = local_of( l2 );
     entry->created_ms = 0;
     assert_non_null( (entry = wfp_pending_add( &table, &closed_ep, dest(), 1 )) );
+    entry->destination = local_of( l3 );
     entry->created_ms = 0;
     assert_non_null( (entry = wfp_pending_add( &table, &young_ep, dest(), 1 )) );
     entry->created_ms = 9900;
+    /* no connection, but its socket is open: not asked about */
+    assert_non_null( (entry = wfp_pending_add( &table, &linked_ep, dest(), 1 )) );
+    wfp_pending_link( entry, &link );
+    entry->created_ms = 0;
 
     assert_int_equal( wfp_pending_sweep( &table, 10000, 500, 600000 ), 1 );
-    assert_int_equal( table.count, 3 );
-    assert_null( wfp_pending_take( &table, &closed_ep, dest() ) );
+    assert_int_equal( table.count, 4 );
+    assert_int_equal( table.orphans, 3 );
 
     /* the listener goes away: the queued connection dies with it */
     close( l2 );
     usleep( 100000 );
     assert_int_equal( wfp_pending_sweep( &table, 10000, 500, 600000 ), 1 );
-    entry = wfp_pending_take( &table, &queued_ep, dest() );
-    assert_null( entry );
+    assert_int_equal( table.count, 3 );
 
     /* and everything is dropped once it is too old */
-    assert_int_equal( wfp_pending_sweep( &table, 10000 + 600001, 500, 600000 ), 2 );
+    assert_int_equal( wfp_pending_sweep( &table, 10000 + 600001, 500, 600000 ), 3 );
     assert_int_equal( table.count, 0 );
+    assert_int_equal( table.orphans, 0 );
+    assert_null( link );
 
     close( c1 );
     close( s1 );
@@ -278,8 +508,11 @@ int main( void )
     const struct CMUnitTest tests[] =
     {
         cmocka_unit_test( test_add_take ),
+        cmocka_unit_test( test_link ),
         cmocka_unit_test( test_cap ),
         cmocka_unit_test( test_configured_cap ),
+        cmocka_unit_test( test_liveness ),
+        cmocka_unit_test( test_reused_endpoints ),
         cmocka_unit_test( test_sweep ),
     };
     return cmocka_run_group_tests_name( "wfp_pending", tests, NULL, NULL );
