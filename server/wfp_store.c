@@ -39,11 +39,96 @@ struct wfp_socket *wfp_socket_get( struct wfp_socket **slot )
     return *slot;
 }
 
+/*
+ * Readers: a small table by flow id, of the sockets that have some.  Only
+ * proxies that hand accepted sockets to other processes fill it.
+ */
+#define READER_BUCKETS 256
+
+static struct wfp_readers *reader_buckets[READER_BUCKETS];
+
+static struct wfp_readers **reader_bucket( uint64_t flow_id )
+{
+    return &reader_buckets[(flow_id ^ (flow_id >> 32)) % READER_BUCKETS];
+}
+
+static void drop_readers( struct wfp_socket *wfp )
+{
+    struct wfp_readers **slot;
+
+    if (!wfp->readers) return;
+    for (slot = reader_bucket( wfp->readers->flow_id ); *slot; slot = &(*slot)->next)
+    {
+        if (*slot != wfp->readers) continue;
+        *slot = wfp->readers->next;
+        break;
+    }
+    free( wfp->readers );
+    wfp->readers = NULL;
+}
+
+static int same_process( const struct wfp_process_id *a, const struct wfp_process_id *b )
+{
+    return a->pid == b->pid && a->server == b->server && a->start == b->start;
+}
+
+enum wfp_store_result wfp_socket_add_reader( struct wfp_socket *wfp, uint64_t flow_id,
+                                             const struct wfp_process_id *reader )
+{
+    struct wfp_readers *readers = wfp->readers, **bucket;
+    unsigned int i;
+
+    if (readers && readers->flow_id != flow_id) drop_readers( wfp );   /* other records now */
+    if ((readers = wfp->readers))
+    {
+        for (i = 0; i < readers->count; i++) if (same_process( &readers->ids[i], reader )) return WFP_STORE_OK;
+        if (readers->count == WFP_MAX_READERS) return WFP_STORE_TOO_MANY_READERS;
+    }
+    else
+    {
+        if (!(readers = calloc( 1, sizeof(*readers) ))) return WFP_STORE_NO_MEMORY;
+        readers->flow_id = flow_id;
+        bucket = reader_bucket( flow_id );
+        readers->next = *bucket;
+        *bucket = readers;
+        wfp->readers = readers;
+    }
+    readers->ids[readers->count++] = *reader;
+    return WFP_STORE_OK;
+}
+
+/* Was this process handed an open socket whose records end with this flow? */
+int wfp_flow_has_reader( uint64_t flow_id, const struct wfp_process_id *reader )
+{
+    const struct wfp_readers *readers;
+    unsigned int i;
+
+    for (readers = *reader_bucket( flow_id ); readers; readers = readers->next)
+    {
+        if (readers->flow_id != flow_id) continue;
+        for (i = 0; i < readers->count; i++) if (same_process( &readers->ids[i], reader )) return 1;
+    }
+    return 0;
+}
+
+/* Everything but the endpoint handle, which belongs to the socket, not to
+ * its connection: an accept into a socket starts from here. */
+void wfp_socket_reset( struct wfp_socket *wfp )
+{
+    uint64_t handle = wfp->endpoint_handle;
+
+    wfp_pending_free( wfp->arrival );
+    wfp_pending_orphan( wfp->note );
+    drop_readers( wfp );
+    free( wfp->records );
+    memset( wfp, 0, sizeof(*wfp) );
+    wfp->endpoint_handle = handle;
+}
+
 void wfp_socket_free( struct wfp_socket *wfp )
 {
     if (!wfp) return;
-    wfp_pending_free( wfp->arrival );
-    free( wfp->records );
+    wfp_socket_reset( wfp );
     free( wfp );
     wfp_socket_count--;
 }
@@ -70,15 +155,13 @@ void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from )
         return;
     }
     /* nothing to take over: keep only the handle */
-    wfp_pending_free( old->arrival );
-    free( old->records );
-    memset( old, 0, sizeof(*old) );
-    old->endpoint_handle = handle;
+    wfp_socket_reset( old );
     *to = old;
 }
 
 static void replace_records( struct wfp_socket *wfp, uint8_t *records, size_t size, int inbound )
 {
+    drop_readers( wfp );
     free( wfp->records );
     wfp->records = records;
     wfp->records_size = size;

@@ -62,7 +62,22 @@ struct wfp_socket
     struct wfp_endpoint connect_original;     /* where the program asked to connect */
     struct wfp_endpoint connect_destination;  /* where it connects */
     struct wfp_pending *arrival;        /* an accepted connection's note from its connecting side */
+    struct wfp_pending *note;           /* the note this connecting socket left, while it is kept */
+    struct wfp_readers *readers;        /* other processes that asked for the records */
     uint64_t     endpoint_handle;       /* SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, 0 until asked */
+};
+
+/* Processes other than the redirect target that were handed the accepted
+ * socket (WSADuplicateSocket, DuplicateHandle) and asked for its records:
+ * they may SET them too, while the socket is open. */
+#define WFP_MAX_READERS 8
+
+struct wfp_readers
+{
+    struct wfp_readers   *next;         /* in the table of readers, by flow */
+    uint64_t              flow_id;      /* of the last hop of the socket's records */
+    unsigned int          count;
+    struct wfp_process_id ids[WFP_MAX_READERS];
 };
 
 /* how many sockets have state, for the statistics */
@@ -74,10 +89,12 @@ enum wfp_store_result
     WFP_STORE_INVALID,          /* the blob failed decoding */
     WFP_STORE_TOO_MANY_HOPS,    /* the chain already has WFP_RECORDS_MAX_HOPS hops */
     WFP_STORE_NO_MEMORY,
+    WFP_STORE_TOO_MANY_READERS,
 };
 
 extern struct wfp_socket *wfp_socket_get( struct wfp_socket **slot );
 extern void wfp_socket_free( struct wfp_socket *wfp );
+extern void wfp_socket_reset( struct wfp_socket *wfp );
 extern void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from );
 extern enum wfp_store_result wfp_socket_set_records( struct wfp_socket *wfp, const void *blob, size_t size,
                                                      const uint8_t key[WFP_RECORDS_KEY_SIZE],
@@ -87,6 +104,9 @@ extern enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const s
                                                  const uint8_t key[WFP_RECORDS_KEY_SIZE] );
 extern int wfp_socket_last_hop( const struct wfp_socket *wfp, const uint8_t key[WFP_RECORDS_KEY_SIZE],
                                 struct wfp_hop *hop );
+extern enum wfp_store_result wfp_socket_add_reader( struct wfp_socket *wfp, uint64_t flow_id,
+                                                    const struct wfp_process_id *reader );
+extern int wfp_flow_has_reader( uint64_t flow_id, const struct wfp_process_id *reader );
 
 extern int wfp_endpoint_from_sockaddr( const struct sockaddr *addr, socklen_t len, struct wfp_endpoint *endpoint );
 extern size_t wfp_endpoint_to_win_sockaddr( const struct wfp_endpoint *endpoint, int want_ipv6,

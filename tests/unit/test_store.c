@@ -148,6 +148,82 @@ static void test_set_records( void **state )
     wfp_socket_free( wfp );
 }
 
+/* Processes that were handed an accepted socket and asked for its records
+ * may use them while the socket is open; no other process can. */
+static void test_readers( void **state )
+{
+    struct wfp_process_id target = { 1, 100, 0x20 }, worker = { 1, 200, 0x24 }, other = { 2, 200, 0x24 };
+    struct wfp_socket *slot = NULL, *slot2 = NULL, *wfp = wfp_socket_get( &slot ), *wfp2 = wfp_socket_get( &slot2 );
+    struct wfp_process_id many;
+    struct wfp_hop hop;
+    unsigned int i;
+
+    (void)state;
+    make_hop( &hop, 8080 );
+    assert_int_equal( wfp_socket_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
+    assert_false( wfp_flow_has_reader( hop.flow_id, &worker ) );
+    assert_int_equal( wfp_socket_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
+    assert_int_equal( wfp_socket_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
+    assert_int_equal( wfp->readers->count, 1 );
+    assert_true( wfp_flow_has_reader( hop.flow_id, &worker ) );
+    /* the same pid and start in another wineserver, and another flow */
+    assert_false( wfp_flow_has_reader( hop.flow_id, &other ) );
+    assert_false( wfp_flow_has_reader( hop.flow_id + 256, &worker ) );
+    assert_false( wfp_flow_has_reader( hop.flow_id, &target ) );
+
+    /* another socket in the same bucket */
+    make_hop( &hop, 8080 + 256 );
+    assert_int_equal( wfp_socket_add_hop( wfp2, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_socket_add_reader( wfp2, hop.flow_id, &target ), WFP_STORE_OK );
+    assert_true( wfp_flow_has_reader( 8080 + 256, &target ) );
+    assert_true( wfp_flow_has_reader( 8080, &worker ) );
+
+    /* capped per socket */
+    for (i = 1; i < WFP_MAX_READERS; i++)
+    {
+        many = worker;
+        many.pid += 4 * i;
+        assert_int_equal( wfp_socket_add_reader( wfp, 8080, &many ), WFP_STORE_OK );
+    }
+    many.pid += 4;
+    assert_int_equal( wfp_socket_add_reader( wfp, 8080, &many ), WFP_STORE_TOO_MANY_READERS );
+
+    /* gone with the socket, or with its records */
+    wfp_socket_free( wfp );
+    assert_false( wfp_flow_has_reader( 8080, &worker ) );
+    assert_true( wfp_flow_has_reader( 8080 + 256, &target ) );
+    make_hop( &hop, 9090 );
+    assert_int_equal( wfp_socket_add_hop( wfp2, NULL, &hop, key ), WFP_STORE_OK );
+    assert_false( wfp_flow_has_reader( 8080 + 256, &target ) );
+    assert_null( wfp2->readers );
+    wfp_socket_free( wfp2 );
+}
+
+/* An accept into a socket starts from a clean state; only the endpoint
+ * handle, which belongs to the socket, stays. */
+static void test_reset( void **state )
+{
+    struct wfp_process_id worker = { 1, 200, 0x24 };
+    struct wfp_socket *slot = NULL, *wfp = wfp_socket_get( &slot );
+    struct wfp_hop hop;
+
+    (void)state;
+    make_hop( &hop, 8080 );
+    assert_int_equal( wfp_socket_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_socket_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
+    wfp->redirect_checked = wfp->marked = 1;
+    wfp->endpoint_handle = 77;
+    wfp_socket_reset( wfp );
+    assert_null( wfp->records );
+    assert_int_equal( wfp->records_size, 0 );
+    assert_false( wfp->inbound );
+    assert_false( wfp->redirect_checked );
+    assert_null( wfp->readers );
+    assert_false( wfp_flow_has_reader( hop.flow_id, &worker ) );
+    assert_true( wfp->endpoint_handle == 77 );
+    wfp_socket_free( wfp );
+}
+
 static void test_endpoint_from_sockaddr( void **state )
 {
     struct sockaddr_in in;
@@ -380,6 +456,8 @@ int main( void )
         cmocka_unit_test( test_socket_lifetime ),
         cmocka_unit_test( test_add_hop ),
         cmocka_unit_test( test_set_records ),
+        cmocka_unit_test( test_readers ),
+        cmocka_unit_test( test_reset ),
         cmocka_unit_test( test_endpoint_from_sockaddr ),
         cmocka_unit_test( test_win_sockaddr ),
         cmocka_unit_test( test_key_create_and_reload ),
