@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -103,7 +104,10 @@ static const uint8_t *get_key(void)
         loaded = 1;
         return key;
     }
-    if (!reported++) fprintf( stderr, "wineserver: WFP redirect records are unavailable: %s\n", error );
+    /* the rules still redirect: a proxy must never be bypassed for this */
+    if (!reported++)
+        fprintf( stderr, "wineserver: WFP redirect records are unavailable: %s; redirected connections carry "
+                 "none, and querying or setting them fails with WSAEACCES\n", error );
     return NULL;
 }
 
@@ -116,16 +120,36 @@ static void reply_data( struct async *async, const void *data, data_size_t size 
     set_error( STATUS_PENDING );
 }
 
+/* for the records, which people read; nothing compares it */
 static uint64_t unix_time_ms(void)
 {
     static const timeout_t ticks_1601_to_1970 = (timeout_t)86400 * (369 * 365 + 89) * TICKS_PER_SEC;
     return (current_time - ticks_1601_to_1970) / (TICKS_PER_SEC / 1000);
 }
 
-static uint64_t process_start_ms( const struct process *process )
+/* for every comparison of times: it never steps back */
+static uint64_t monotonic_ms(void)
 {
-    static const timeout_t ticks_1601_to_1970 = (timeout_t)86400 * (369 * 365 + 89) * TICKS_PER_SEC;
-    return (process->start_time - ticks_1601_to_1970) / (TICKS_PER_SEC / 1000);
+    return monotonic_time / (TICKS_PER_SEC / 1000);
+}
+
+/* Random, once per wineserver, so that a process of another wineserver
+ * with the same id and start time is still another process. */
+static uint64_t server_id(void)
+{
+    static uint64_t id;
+
+    while (!id)
+        if (getrandom( &id, sizeof(id), GRND_NONBLOCK ) != sizeof(id))
+            id = ((uint64_t)getpid() << 32) ^ (uint64_t)current_time ^ (uint64_t)monotonic_time;
+    return id;
+}
+
+static void get_wfp_process_id( const struct process *process, struct wfp_process_id *id )
+{
+    id->server = server_id();
+    id->start = process->start_time;
+    id->pid = process->id;
 }
 
 static uint64_t new_flow_id(void)
@@ -275,10 +299,9 @@ static uint32_t service_mark( uint16_t port )
     return WFP_DEFAULT_MARK;
 }
 
-/* is the current process the one a rule redirects to? */
-static int is_rule_target( const struct wfp_rule *rule )
+/* is this process the one a rule redirects to? */
+static int is_rule_target( const struct wfp_rule *rule, const struct process *process )
 {
-    const struct process *process = current->process;
     char image[WFP_RULE_MAX_IMAGE];
     data_size_t i, start = 0, len = process->imagelen / sizeof(WCHAR);
 
@@ -335,13 +358,24 @@ static int get_endpoints( int unix_fd, struct wfp_endpoint *local, struct wfp_en
  * Connections in flight
  */
 
+static void report_liveness_unknown(void)
+{
+    static int reported;
+
+    if (wfp_liveness_unknown && !reported++)
+        fprintf( stderr, "wineserver: NETLINK_SOCK_DIAG cannot say which connections are gone; WFP redirect "
+                 "records of a connection not accepted yet are kept for up to %u minutes\n",
+                 PENDING_MAX_AGE_MS / 60000 );
+}
+
 static void sweep_pending( void *arg )
 {
     unsigned int dropped;
 
     sweep_timeout = NULL;
-    dropped = wfp_pending_sweep( &pending, unix_time_ms(), PENDING_GRACE_MS, PENDING_MAX_AGE_MS );
+    dropped = wfp_pending_sweep( &pending, monotonic_ms(), PENDING_GRACE_MS, PENDING_MAX_AGE_MS );
     if (dropped && debug_level) fprintf( stderr, "wfp: dropped %u connections nobody accepted\n", dropped );
+    report_liveness_unknown();
     if (pending.count)
         sweep_timeout = add_timeout_user( -(timeout_t)SWEEP_INTERVAL_MS * (TICKS_PER_SEC / 1000), sweep_pending, NULL );
 }
@@ -384,7 +418,8 @@ static int endpoint_to_unix( const struct wfp_endpoint *endpoint, int family, st
 /* Before a TCP socket connects: apply the redirection rules, and note what
  * the connecting side must tell the accepting side.  Returns 0, with the
  * error set, if the connection cannot carry its records. */
-int wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t *len, socklen_t max_len )
+int wfp_sock_connect( struct wfp_socket **slot, struct process *process, struct sockaddr *addr, socklen_t *len,
+                      socklen_t max_len )
 {
     struct wfp_socket *wfp = *slot;
     const struct wfp_rule *rule = NULL;
@@ -397,9 +432,10 @@ int wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t
     if (wfp) wfp->connect_pending = 0;
     load_config( &rules_cache, add_rule );
     if (!rules_cache.count && !(wfp && wfp->records)) return 1;
-    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst ) || !(key = get_key())) return 1;
+    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst )) return 1;
 
-    if (wfp && wfp->records)
+    /* records are only kept once the key is there; the rules need none */
+    if (wfp && wfp->records && (key = get_key()))
         have_records = wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ) == WFP_RECORDS_OK;
 
     for (i = 0; i < rules_cache.count && !rule; i++)
@@ -408,21 +444,22 @@ int wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t
         /* a flow this service redirected once is not redirected by it again */
         if (have_records && wfp_records_have_service( &records, WFP_SERVICE_WINE_RULE, rules[i].service_id ))
             continue;
-        if (is_rule_target( &rules[i] )) continue;
+        if (is_rule_target( &rules[i], process )) continue;
         rule = &rules[i];
     }
     if (!rule && !have_records) return 1;
+    if (rule) get_key();   /* says once why the connection will carry no records */
 
     /* one process may not fill the table for everybody */
     load_config( &settings_cache, add_setting );
-    if (!wfp_pending_room( &pending, current->process->id ))
+    if (!wfp_pending_room( &pending, process->id ))
     {
         if (pending.count >= WFP_PENDING_MAX)
             fprintf( stderr, "wineserver: %u connections with WFP redirect records are in flight; "
                      "refusing another\n", WFP_PENDING_MAX );
         else
             fprintf( stderr, "wineserver: process %04x has %u connections with WFP redirect records in flight "
-                     "(MaxConnectionsInFlight); refusing another\n", current->process->id,
+                     "(MaxConnectionsInFlight); refusing another\n", process->id,
                      wfp_pending_per_process_max( &pending ) );
         set_error( STATUS_INSUFFICIENT_RESOURCES );
         return 0;
@@ -448,25 +485,31 @@ int wfp_sock_connect( struct wfp_socket **slot, struct sockaddr *addr, socklen_t
 }
 
 /* After connect() gave the socket its local address: leave the note. */
-void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, socklen_t len )
+void wfp_sock_connected( struct wfp_socket *wfp, struct process *process, int unix_fd,
+                         const struct sockaddr *local, socklen_t len )
 {
     struct wfp_endpoint source;
     struct wfp_pending *entry;
+    socklen_t cookie_len;
 
     if (!wfp || !wfp->connect_pending) return;
     wfp->connect_pending = 0;
     if (!wfp_endpoint_from_sockaddr( local, len, &source )) return;
 
-    if (!(entry = wfp_pending_add( &pending, &source, &wfp->connect_destination,
-                                   current ? current->process->id : 0 )))
+    if (!(entry = wfp_pending_add( &pending, &source, &wfp->connect_destination, process->id )))
     {
         fprintf( stderr, "wineserver: out of memory; a connection does not carry its WFP redirect records\n" );
         return;
     }
+    /* which connection between these endpoints this is; 0 (any) without SO_COOKIE */
+    cookie_len = sizeof(entry->cookie);
+    if (getsockopt( unix_fd, SOL_SOCKET, SO_COOKIE, &entry->cookie, &cookie_len )) entry->cookie = 0;
+    wfp_pending_orphan( wfp->note );
+    wfp_pending_link( entry, &wfp->note );
     entry->original_dst = wfp->connect_original;
     entry->rule_service = wfp->connect_rule_service;
     entry->rule_context = wfp->connect_rule_context;
-    entry->created_ms = unix_time_ms();
+    entry->created_ms = monotonic_ms();
     if (wfp->records && (entry->records = malloc( wfp->records_size )))
     {
         memcpy( entry->records, wfp->records, wfp->records_size );
@@ -477,13 +520,16 @@ void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, s
 }
 
 /* A socket was accepted: if its connecting side left a note, keep it for
- * when somebody asks.  Free while no notes exist. */
+ * when somebody asks.  Free while no notes exist.  AcceptEx may accept
+ * into a socket that had records of its own (SET): they are not this
+ * connection's. */
 void wfp_sock_accepted( struct wfp_socket **slot, int unix_fd )
 {
     struct wfp_endpoint local, peer, orig;
     struct wfp_pending *entry;
     struct wfp_socket *wfp;
 
+    if (*slot) wfp_socket_reset( *slot );
     if (!pending.count) return;
     if (!get_endpoints( unix_fd, &local, &peer )) return;
     if (!(entry = wfp_pending_take( &pending, &peer, &local )))
@@ -491,30 +537,34 @@ void wfp_sock_accepted( struct wfp_socket **slot, int unix_fd )
         /* netfilter may have sent it here from where it connected */
         if (!get_conntrack_original_dst( unix_fd, &local, &orig ) || wfp_endpoint_equal( &orig, &local ) ||
             !(entry = wfp_pending_take( &pending, &peer, &orig )))
+        {
+            report_liveness_unknown();
             return;
+        }
         entry->netfilter = 1;
     }
+    report_liveness_unknown();
     if (!(wfp = wfp_socket_get( slot )))
     {
         wfp_pending_free( entry );
         return;
     }
-    wfp_pending_free( wfp->arrival );
     wfp->arrival = entry;
-    free( wfp->records );
-    wfp->records = NULL;
-    wfp->records_size = 0;
-    wfp->inbound = wfp->redirect_checked = 0;
 }
 
+/* target: the process the connection is for, localRedirectTargetPID on
+ * Windows: the one that accepted it, or else the first to ask about it */
 static void init_hop( struct wfp_hop *hop, uint8_t kind, uint16_t service, const struct wfp_endpoint *dst,
-                      const struct wfp_endpoint *src )
+                      const struct wfp_endpoint *src, const struct process *target )
 {
+    struct wfp_process_id id;
+
     memset( hop, 0, sizeof(*hop) );
     hop->service_kind = kind;
     hop->protocol = IPPROTO_TCP;
     hop->service_id = service;
-    hop->target_pid = current->process->id;
+    get_wfp_process_id( target, &id );
+    wfp_hop_set_target( hop, &id );
     hop->flow_id = new_flow_id();
     hop->time_ms = unix_time_ms();
     hop->original_dst = *dst;
@@ -531,7 +581,8 @@ static int get_local_endpoint( int unix_fd, struct wfp_endpoint *local )
 
 /* The records of a connection that a Wine process of this wineserver made:
  * the hops it carried, plus one for each redirection on its way here. */
-static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info *sock, const uint8_t *key )
+static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info *sock, const uint8_t *key,
+                             const struct process *target )
 {
     struct wfp_pending *entry = wfp->arrival;
     struct wfp_records records;
@@ -548,12 +599,14 @@ static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info 
 
     if (entry->rule_service)
     {
-        init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, entry->rule_service, &entry->original_dst, &entry->source );
+        init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, entry->rule_service, &entry->original_dst, &entry->source,
+                  target );
         wfp->context_none = entry->rule_context == WFP_CONTEXT_NONE;
     }
     if (entry->netfilter && get_local_endpoint( sock->unix_fd, &local ))
     {
-        init_hop( &hops[count++], WFP_SERVICE_NETFILTER, local.port, &entry->original_dst, &entry->source );
+        init_hop( &hops[count++], WFP_SERVICE_NETFILTER, local.port, &entry->original_dst, &entry->source,
+                  target );
         wfp->context_none = 0;
     }
 
@@ -582,7 +635,7 @@ static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info 
  * wineserver, redirected by netfilter?  If so, give the socket a one-hop
  * chain that says so. */
 static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_sock_info *sock,
-                                      const uint8_t *key )
+                                      const uint8_t *key, const struct process *target )
 {
     struct wfp_endpoint local, peer, orig;
     struct wfp_hop hop;
@@ -595,7 +648,7 @@ static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_s
      * own address (or, seen from a connecting socket, the peer's). */
     if (wfp_endpoint_equal( &orig, &local ) || wfp_endpoint_equal( &orig, &peer )) return;
 
-    init_hop( &hop, WFP_SERVICE_NETFILTER, local.port, &orig, &peer );
+    init_hop( &hop, WFP_SERVICE_NETFILTER, local.port, &orig, &peer, target );
     if (wfp_socket_add_hop( wfp, NULL, &hop, key ) != WFP_STORE_OK) return;
 
     if (debug_level)
@@ -604,9 +657,10 @@ static void check_netfilter_redirect( struct wfp_socket *wfp, const struct wfp_s
 }
 
 /* The redirect state of a connected TCP socket, settled the first time
- * somebody asks; NULL with the error set if there is none to have. */
+ * somebody asks, for the process given; NULL with the error set if there
+ * is none to have. */
 static struct wfp_socket *connection_state( struct wfp_socket **slot, const struct wfp_sock_info *sock,
-                                            const uint8_t **key )
+                                            const uint8_t **key, const struct process *process )
 {
     struct wfp_socket *wfp;
 
@@ -630,8 +684,8 @@ static struct wfp_socket *connection_state( struct wfp_socket **slot, const stru
         set_error( STATUS_NO_MEMORY );
         return NULL;
     }
-    if (wfp->arrival) resolve_arrival( wfp, sock, *key );
-    else if (!wfp->redirect_checked && !wfp->records) check_netfilter_redirect( wfp, sock, *key );
+    if (wfp->arrival) resolve_arrival( wfp, sock, *key, process );
+    else if (!wfp->redirect_checked && !wfp->records) check_netfilter_redirect( wfp, sock, *key, process );
     return wfp;
 }
 
@@ -679,23 +733,43 @@ static void mark_asked_port( int unix_fd )
     if (debug_level) fprintf( stderr, "wfp: accepts on port %u will carry their records\n", local.port );
 }
 
-/* The bytes that a QUERY_RECORDS or QUERY_CONTEXT answers with. */
+/* A process that was handed an accepted socket and asks for its records
+ * may SET them too (see set_redirect_records). */
+static void add_reader( struct wfp_socket *wfp, const uint8_t *key, const struct process *process )
+{
+    struct wfp_process_id id;
+    struct wfp_hop hop;
+
+    if (!wfp->inbound || !wfp_socket_last_hop( wfp, key, &hop )) return;
+    get_wfp_process_id( process, &id );
+    if (wfp_hop_target_is( &hop, &id )) return;
+    if (wfp_socket_add_reader( wfp, hop.flow_id, &id ) == WFP_STORE_TOO_MANY_READERS && debug_level)
+        fprintf( stderr, "wfp: more than %u processes asked for the records of one connection\n", WFP_MAX_READERS );
+}
+
+/* The bytes that a QUERY_RECORDS or QUERY_CONTEXT answers with.  A
+ * connection that carries no records at all gives WSAEINVAL, which is how
+ * shipped proxies (rama) tell a connection that was not redirected; one
+ * with records but no context (its redirector gave none, or its last leg
+ * was not redirected) gives FWP_E_NOT_FOUND, which WFPSampler tolerates. */
 static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
-                               uint8_t context[WFP_CONTEXT_DEFAULT_SIZE], data_size_t *size )
+                               const struct process *process, uint8_t context[WFP_CONTEXT_DEFAULT_SIZE],
+                               data_size_t *size )
 {
     struct wfp_socket *wfp;
     const uint8_t *key;
 
-    if (!(wfp = connection_state( slot, sock, &key ))) return NULL;
+    if (!(wfp = connection_state( slot, sock, &key, process ))) return NULL;
+    if (!wfp->records)
+    {
+        set_error( STATUS_INVALID_PARAMETER );
+        return NULL;
+    }
 
     if (code == IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_RECORDS)
     {
-        if (!wfp->records)
-        {
-            set_error( STATUS_FWP_NOT_FOUND );
-            return NULL;
-        }
         if (wfp->inbound) mark_asked_port( sock->unix_fd );
+        add_reader( wfp, key, process );
         *size = wfp->records_size;
         return wfp->records;
     }
@@ -710,12 +784,26 @@ static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_i
     return context;
 }
 
+/* After an accept: the records of a connection that a Wine process of
+ * this wineserver made are settled now, for the process that accepted it
+ * (whichever thread of it completes the accept, and whoever asks later).
+ * Other sockets pay one test. */
+void wfp_sock_settle( struct wfp_socket **slot, const struct wfp_sock_info *sock, struct process *process )
+{
+    unsigned int error = get_error();
+    const uint8_t *key;
+
+    if (!*slot || !(*slot)->arrival) return;
+    connection_state( slot, sock, &key, process );
+    set_error( error );
+}
+
 /* The output of IOCTL_AFD_WINE_ACCEPT for a socket accepted on an asked
  * port: the handle, the records and the context.  NULL when there are no
  * records to give, or no room for them; the handle alone is the output
  * then, and the queries go to the server as usual. */
 void *wfp_accept_output( struct wfp_socket **slot, const struct wfp_sock_info *sock, uint16_t port,
-                         obj_handle_t handle, data_size_t max_size, data_size_t *size )
+                         struct process *process, obj_handle_t handle, data_size_t max_size, data_size_t *size )
 {
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE];
     struct afd_wfp_accept_output *output = NULL;
@@ -726,9 +814,13 @@ void *wfp_accept_output( struct wfp_socket **slot, const struct wfp_sock_info *s
 
     C_ASSERT( WFP_RECORDS_MAX_SIZE + WFP_CONTEXT_DEFAULT_SIZE <= WINE_AFD_WFP_ACCEPT_DATA_MAX );
 
-    if (!asked_port_count || !is_asked_port( port ) || !handle || max_size < sizeof(*output)) return NULL;
+    if (!asked_port_count || !is_asked_port( port ) || !handle || max_size < sizeof(*output))
+    {
+        wfp_sock_settle( slot, sock, process );
+        return NULL;
+    }
 
-    if ((wfp = connection_state( slot, sock, &key )) && wfp->records &&
+    if ((wfp = connection_state( slot, sock, &key, process )) && wfp->records &&
         wfp->records_size <= WFP_RECORDS_MAX_SIZE &&
         (output = malloc( sizeof(*output) )))
     {
@@ -746,13 +838,13 @@ void *wfp_accept_output( struct wfp_socket **slot, const struct wfp_sock_info *s
 }
 
 static void query_redirect( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
-                            struct async *async )
+                            struct process *process, struct async *async )
 {
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE];
     const void *data;
     data_size_t size;
 
-    if (!(data = query_data( slot, sock, code, context, &size ))) return;
+    if (!(data = query_data( slot, sock, code, process, context, &size ))) return;
     /* ws2_32 asks for the size with QUERY_WFP_REDIRECT_SIZE when this fails */
     if (get_reply_max_size() < size)
     {
@@ -763,7 +855,7 @@ static void query_redirect( struct wfp_socket **slot, const struct wfp_sock_info
 }
 
 static void query_redirect_size( struct wfp_socket **slot, const struct wfp_sock_info *sock,
-                                 struct async *async )
+                                 struct process *process, struct async *async )
 {
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE];
     unsigned int code;
@@ -781,7 +873,7 @@ static void query_redirect_size( struct wfp_socket **slot, const struct wfp_sock
         set_error( STATUS_INVALID_PARAMETER );
         return;
     }
-    if (!query_data( slot, sock, code, context, &size )) return;
+    if (!query_data( slot, sock, code, process, context, &size )) return;
     reply = size;
     reply_data( async, &reply, sizeof(reply) );
 }
@@ -800,9 +892,11 @@ static uint32_t records_mark( const struct wfp_records *records )
     return mark;
 }
 
-static void set_redirect_records( struct wfp_socket **slot, const struct wfp_sock_info *sock )
+static void set_redirect_records( struct wfp_socket **slot, const struct wfp_sock_info *sock,
+                                  struct process *process )
 {
     enum wfp_records_status status;
+    struct wfp_process_id id;
     struct wfp_records records;
     const struct wfp_hop *last;
     struct wfp_socket *wfp;
@@ -835,10 +929,11 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
     }
 
     /* Records are for the process the connection was redirected to (its
-     * localRedirectTargetPID), which was running when they were made; a
-     * blob that another process got hold of is refused. */
+     * localRedirectTargetPID), and for those it handed the connection to;
+     * a blob that another process got hold of is refused. */
     last = &records.hops[records.hop_count - 1];
-    if (last->target_pid != current->process->id || last->time_ms < process_start_ms( current->process ))
+    get_wfp_process_id( process, &id );
+    if (!wfp_hop_target_is( last, &id ) && !wfp_flow_has_reader( last->flow_id, &id ))
     {
         if (debug_level) fprintf( stderr, "wfp: refusing records issued to process %04x\n", last->target_pid );
         set_error( STATUS_ACCESS_DENIED );
@@ -947,7 +1042,7 @@ static void set_ip_redirect_option( struct wfp_socket **slot, const struct wfp_s
 /* getsockopt(SOL_IP, SO_ORIGINAL_DST) and (SOL_IPV6, IP6T_SO_ORIGINAL_DST):
  * where the client meant to connect before it was redirected here. */
 static void get_original_dst( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
-                              struct async *async )
+                              struct process *process, struct async *async )
 {
     uint8_t addr[WFP_SOCKADDR_IN6_SIZE];
     struct wfp_socket *wfp;
@@ -955,7 +1050,13 @@ static void get_original_dst( struct wfp_socket **slot, const struct wfp_sock_in
     struct wfp_hop hop;
     size_t size;
 
-    if (!(wfp = connection_state( slot, sock, &key ))) return;
+    /* the same errors as QUERY_CONTEXT's */
+    if (!(wfp = connection_state( slot, sock, &key, process ))) return;
+    if (!wfp->records)
+    {
+        set_error( STATUS_INVALID_PARAMETER );
+        return;
+    }
     if (!wfp->inbound || !wfp_socket_last_hop( wfp, key, &hop ))
     {
         set_error( STATUS_FWP_NOT_FOUND );
@@ -995,9 +1096,14 @@ static void get_stats( struct async *async )
     reply_data( async, &stats, sizeof(stats) );
 }
 
+/* Only ever called for a request, so current is the caller; every path
+ * that can run outside one (accept completion, timers, exit) gets its
+ * process from the object it completes. */
 void wfp_sock_ioctl( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
                      struct async *async )
 {
+    struct process *process = current->process;
+
     switch (code)
     {
     case IOCTL_AFD_WINE_GET_WFP_STATS:
@@ -1006,15 +1112,15 @@ void wfp_sock_ioctl( struct wfp_socket **slot, const struct wfp_sock_info *sock,
 
     case IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_RECORDS:
     case IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_CONTEXT:
-        query_redirect( slot, sock, code, async );
+        query_redirect( slot, sock, code, process, async );
         return;
 
     case IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_SIZE:
-        query_redirect_size( slot, sock, async );
+        query_redirect_size( slot, sock, process, async );
         return;
 
     case IOCTL_AFD_WINE_SET_WFP_REDIRECT_RECORDS:
-        set_redirect_records( slot, sock );
+        set_redirect_records( slot, sock, process );
         return;
 
     case IOCTL_AFD_WINE_QUERY_WFP_ALE_ENDPOINT_HANDLE:
@@ -1033,7 +1139,7 @@ void wfp_sock_ioctl( struct wfp_socket **slot, const struct wfp_sock_info *sock,
 
     case IOCTL_AFD_WINE_GET_SO_ORIGINAL_DST:
     case IOCTL_AFD_WINE_GET_IP6T_SO_ORIGINAL_DST:
-        get_original_dst( slot, sock, code, async );
+        get_original_dst( slot, sock, code, process, async );
         return;
 
     default:

@@ -41,13 +41,21 @@ static inline int is_wfp_ioctl( unsigned int code )
     return (code >> 16) == FILE_DEVICE_NETWORK && function >= 1000 && function < 1100;
 }
 
+/* Outside wfp_sock_ioctl, which serves a request, nothing here uses
+ * current: the hooks that can run from the poll loop (accept completion)
+ * are given the process they work for. */
 struct async;
+struct process;
 extern void wfp_sock_ioctl( struct wfp_socket **wfp, const struct wfp_sock_info *sock, unsigned int code,
                             struct async *async );
-extern int wfp_sock_connect( struct wfp_socket **wfp, struct sockaddr *addr, socklen_t *len, socklen_t max_len );
-extern void wfp_sock_connected( struct wfp_socket *wfp, const struct sockaddr *local, socklen_t len );
+extern int wfp_sock_connect( struct wfp_socket **wfp, struct process *process, struct sockaddr *addr,
+                             socklen_t *len, socklen_t max_len );
+extern void wfp_sock_connected( struct wfp_socket *wfp, struct process *process, int unix_fd,
+                                const struct sockaddr *local, socklen_t len );
 extern void wfp_sock_accepted( struct wfp_socket **wfp, int unix_fd );
+extern void wfp_sock_settle( struct wfp_socket **wfp, const struct wfp_sock_info *sock, struct process *process );
 extern void *wfp_accept_output( struct wfp_socket **wfp, const struct wfp_sock_info *sock, uint16_t port,
-                                obj_handle_t handle, data_size_t max_size, data_size_t *size );
+                                struct process *process, obj_handle_t handle, data_size_t max_size,
+                                data_size_t *size );
 
 #endif /* __WINE_SERVER_WFP_H */
