@@ -165,6 +165,56 @@ else
 fi
 WINEPREFIX=$prefix "$WINESERVER_WFP" -k
 
+# records name one process of one wineserver: a process with the same id in
+# another prefix, started before the records were made, cannot use them
+prefix=$(fresh_prefix e2e-twin-a wfp)
+twin_prefix=$(fresh_prefix e2e-twin-b wfp)
+rules add 60-twin tcp 127.0.0.3:47085 -\> 127.0.0.1:47015
+rm -f "$LOGS/twin-dump.hex" "$LOGS/twin-records.hex"
+start twin-origin.log "$E2E/origin.exe" 127.0.0.3:47085
+start twin-proxy.log "$E2E/pidtwin.exe" 0x800 "$PROGRAMS/wfpproxy.exe" --name e2e-twin --max 1 \
+    --dump-records "$(winepath_of "$LOGS/twin-dump.hex")" 47015
+WINEPREFIX=$twin_prefix "$WINE_WFP" "$E2E/pidtwin.exe" 0x800 "$E2E/setrecords.exe" \
+    "$(winepath_of "$LOGS/twin-records.hex")" --wait >"$LOGS/twin-set.log" 2>&1 &
+twin_set=$!
+wait_for twin-origin.log listening && wait_for twin-proxy.log listening && wait_for twin-set.log waits ||
+    bad "twin: the proxy or its twin did not start"
+client "rule, a proxy with a twin in another prefix" 127.0.0.3:47085 --expect rule:47015 --count 1
+head -n 1 "$LOGS/twin-dump.hex" > "$LOGS/twin-records.tmp" && mv "$LOGS/twin-records.tmp" "$LOGS/twin-records.hex"
+wait $twin_set
+if grep -q "wfpproxy.exe is process 0x800" "$LOGS/twin-proxy.log" &&
+   grep -q "setrecords.exe is process 0x800" "$LOGS/twin-set.log" && grep -q "error 10013" "$LOGS/twin-set.log"; then
+    ok "records of process 0x800 of one prefix: refused with WSAEACCES to process 0x800 of another"
+else
+    bad "records of a process with the same id in another prefix: $(cat "$LOGS/twin-proxy.log" "$LOGS/twin-set.log")"
+fi
+WINEPREFIX=$twin_prefix "$WINESERVER_WFP" -k
+WINEPREFIX=$prefix "$WINESERVER_WFP" -k
+
+# without the key, a rule still redirects (never fail open): the proxy's
+# queries fail, and the origin sees no connection
+badkey=$LOGS/badkey
+mkdir -p "$badkey" && chmod 0777 "$badkey"
+export WINE_WFP_KEY_DIR=$badkey
+prefix=$(fresh_prefix e2e-nokey wfp)
+WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>"$LOGS/wineserver-nokey.log"
+rules add 70-nokey tcp 127.0.0.3:47086 -\> 127.0.0.1:47016
+start nokey-origin.log "$E2E/origin.exe" 127.0.0.3:47086
+start nokey-proxy.log "$PROGRAMS/wfpproxy.exe" --name e2e-nokey 47016
+wait_for nokey-origin.log listening && wait_for nokey-proxy.log listening || bad "nokey: the origin or the proxy did not start"
+wfp "$E2E/client.exe" 127.0.0.3:47086 --count 3 >"$LOGS/client-nokey.log" 2>&1
+sleep 1
+if ! grep -q "connection from" "$LOGS/nokey-origin.log" && grep -q "error 0x271d" "$LOGS/nokey-proxy.log" &&
+   grep -q "WFP redirect records are unavailable: .*badkey is accessible by other users; redirected connections carry none" \
+       "$LOGS/wineserver-nokey.log"; then
+    ok "no key: the rule still redirects, the proxy's queries fail with WSAEACCES, and the wineserver says why"
+else
+    bad "no key: $(cat "$LOGS/nokey-origin.log" "$LOGS/nokey-proxy.log" "$LOGS/wineserver-nokey.log" | tail -n 8)"
+fi
+pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
+WINEPREFIX=$prefix "$WINESERVER_WFP" -k
+unset WINE_WFP_KEY_DIR
+
 # ---- 3. nftables -------------------------------------------------------------
 
 if ! reason=$(netns_usable); then

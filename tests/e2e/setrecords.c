@@ -3,7 +3,10 @@
  * another process was given (read as hex from a file), as is or with one
  * byte altered, and print what Winsock answers.
  *
- * usage: setrecords.exe HEXFILE [--tamper BYTE]
+ * usage: setrecords.exe HEXFILE [--tamper BYTE | --wait]
+ *
+ * --wait waits up to 60 seconds for HEXFILE to be written, so that this
+ * process can be started before the records it tries exist.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +23,20 @@ int main( int argc, char **argv )
     SOCKET s;
     FILE *file;
 
-    if (argc < 2 || !(file = fopen( argv[1], "r" )) || !fgets( hex, sizeof(hex), file )) return 2;
+    if (argc < 2) return 2;
+    if (argc == 3 && !strcmp( argv[2], "--wait" ))
+    {
+        printf( "setrecords: process %#lx waits for %s\n", GetCurrentProcessId(), argv[1] );
+        fflush( stdout );
+        for (len = 0; len < 600 && !((file = fopen( argv[1], "r" )) && fgets( hex, sizeof(hex), file )); len++)
+        {
+            if (file) fclose( file );
+            file = NULL;
+            Sleep( 100 );
+        }
+        if (!file) return 2;
+    }
+    else if (!(file = fopen( argv[1], "r" )) || !fgets( hex, sizeof(hex), file )) return 2;
     fclose( file );
     if (argc == 4 && !strcmp( argv[2], "--tamper" )) tamper = atoi( argv[3] );
     for (len = 0; len < sizeof(blob) && sscanf( hex + 2 * len, "%2x", &value ) == 1; len++) blob[len] = value;
