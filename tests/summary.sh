@@ -2,7 +2,7 @@
 # Print one line per suite and the total "N passed, N failed".
 # Exits non-zero if anything failed or a suite left no result.
 dir=$1
-expected="unit fuzz wsfuzz conformance wine-tests e2e conformance-i386 e2e-i386"
+expected="unit fuzz wsfuzz conformance wine-tests e2e corpus conformance-i386 e2e-i386"
 total_pass=0; total_fail=0; total_skip=0; status=0
 
 echo
