@@ -31,14 +31,23 @@
  *
  * Genuine records come from a redirected connection: the harness adds an
  * in-Wine rule sending REDIRECT_ADDRESS:PORT to 127.0.0.1:PROXY_PORT.
+ * Those connections are accepted the ways proxies accept them: a blocking
+ * accept() already waiting when the connection arrives, WSAAccept with a
+ * condition that defers now and then, AcceptEx on a completion port, and
+ * select() then accept(), with the records queried at once half the time.
+ * Sockets are also handed to a worker process (WSADuplicateSocket), which
+ * queries them and sets their records on sockets of its own, and which is
+ * killed and started again now and then.
  *
  * usage: wsfuzz.exe SECONDS THREADS SEED REDIRECT_ADDRESS:PORT PROXY_PORT
+ *        wsfuzz.exe worker SEED    (started by wsfuzz itself)
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../e2e/wfp_sdk.h"
+#include <mswsock.h>
 
 #define POOL_SIZE 48
 
@@ -53,7 +62,7 @@ static char genuine[2048];
 static DWORD genuine_size;
 static DWORD deadline;
 
-static LONG total_calls, unexpected;
+static LONG total_calls, unexpected, accept_shapes[4], handed_over, workers_killed;
 static LONG error_counts[64];
 static int error_codes[64];
 static LONG error_kinds;
@@ -174,6 +183,256 @@ static SOCKET accept_within( SOCKET listener, DWORD ms )
     return accept( listener, NULL, NULL );
 }
 
+/*
+ * The accepting thread: what it accepts on proxy_listener waits here for
+ * make_socket().
+ */
+#define ACCEPTED_MAX 8
+
+static SOCKET accepted[ACCEPTED_MAX];
+static unsigned int accepted_count;
+static CRITICAL_SECTION accepted_section;
+static HANDLE accepted_semaphore, accept_port;
+static volatile LONG accepting = 1;
+
+static void put_accepted( SOCKET s )
+{
+    EnterCriticalSection( &accepted_section );
+    if (accepted_count < ACCEPTED_MAX)
+    {
+        accepted[accepted_count++] = s;
+        s = INVALID_SOCKET;
+        ReleaseSemaphore( accepted_semaphore, 1, NULL );
+    }
+    LeaveCriticalSection( &accepted_section );
+    closesocket( s );
+}
+
+static SOCKET take_accepted( DWORD ms )
+{
+    SOCKET s = INVALID_SOCKET;
+
+    if (WaitForSingleObject( accepted_semaphore, ms )) return INVALID_SOCKET;
+    EnterCriticalSection( &accepted_section );
+    if (accepted_count) s = accepted[--accepted_count];
+    LeaveCriticalSection( &accepted_section );
+    return s;
+}
+
+static int CALLBACK defer_every_other( WSABUF *caller, WSABUF *caller_data, QOS *qos, QOS *group_qos,
+                                       WSABUF *callee, WSABUF *callee_data, GROUP *group, DWORD_PTR context )
+{
+    LONG *calls = (LONG *)context;
+
+    (void)caller; (void)caller_data; (void)qos; (void)group_qos; (void)callee; (void)callee_data; (void)group;
+    return (*calls)++ % 2 ? CF_ACCEPT : CF_DEFER;
+}
+
+static SOCKET accept_ex( void )
+{
+    static LPFN_ACCEPTEX pAcceptEx;
+    char buffer[2 * (sizeof(SOCKADDR_STORAGE) + 16)];
+    GUID guid = WSAID_ACCEPTEX;
+    OVERLAPPED ovl, *done;
+    ULONG_PTR key;
+    DWORD size;
+    SOCKET s;
+
+    if (!pAcceptEx && WSAIoctl( proxy_listener, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid),
+                                &pAcceptEx, sizeof(pAcceptEx), &size, NULL, NULL ))
+        return INVALID_SOCKET;
+    s = WSASocketW( AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED );
+    memset( &ovl, 0, sizeof(ovl) );
+    if (!pAcceptEx( proxy_listener, s, buffer, 0, sizeof(SOCKADDR_STORAGE) + 16, sizeof(SOCKADDR_STORAGE) + 16,
+                    &size, &ovl ) && WSAGetLastError() != ERROR_IO_PENDING)
+    {
+        closesocket( s );
+        return INVALID_SOCKET;
+    }
+    if (!GetQueuedCompletionStatus( accept_port, &size, &key, &done, 3000 ))
+    {
+        CancelIoEx( (HANDLE)proxy_listener, &ovl );
+        GetQueuedCompletionStatus( accept_port, &size, &key, &done, 1000 );
+        closesocket( s );
+        return INVALID_SOCKET;
+    }
+    setsockopt( s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&proxy_listener, sizeof(proxy_listener) );
+    return s;
+}
+
+static DWORD WINAPI accept_thread( void *arg )
+{
+    unsigned int rng = (unsigned int)(ULONG_PTR)arg | 1;
+    char records[2048];
+    LONG calls = 0;
+    DWORD size;
+    SOCKET s;
+
+    while (accepting)
+    {
+        unsigned int shape = next_random( &rng ) % 4;
+
+        switch (shape)
+        {
+        case 0:     /* blocking, before the connection arrives */
+            s = accept( proxy_listener, NULL, NULL );
+            break;
+        case 1:     /* with a condition that defers every other time */
+            while ((s = WSAAccept( proxy_listener, NULL, NULL, defer_every_other, (DWORD_PTR)&calls ))
+                   == INVALID_SOCKET && WSAGetLastError() == WSATRY_AGAIN && accepting);
+            break;
+        case 2:
+            s = accept_ex();
+            break;
+        default:
+            s = accept_within( proxy_listener, 500 );
+            break;
+        }
+        if (s == INVALID_SOCKET) continue;
+        InterlockedIncrement( &accept_shapes[shape] );
+        /* proxies ask at once; that also makes the next accepts carry the answers */
+        if (next_random( &rng ) % 2)
+        {
+            int ret = WSAIoctl( s, next_random( &rng ) % 2 ? SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS
+                                                            : SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT,
+                                NULL, 0, records, sizeof(records), &size, NULL, NULL );
+            check( "WSAIoctl after accept", ret, WSAGetLastError(), ioctl_errors );
+        }
+        put_accepted( s );
+    }
+    return 0;
+}
+
+/*
+ * The worker process: sockets handed over with WSADuplicateSocket.
+ */
+static HANDLE worker_process, worker_pipe;
+static DWORD worker_pid;
+static CRITICAL_SECTION worker_section;
+static char self_path[MAX_PATH];
+static int worker_seed;
+
+static void start_worker(void)
+{
+    SECURITY_ATTRIBUTES sa = { sizeof(sa), NULL, TRUE };
+    PROCESS_INFORMATION info;
+    STARTUPINFOA startup;
+    HANDLE read_end;
+    char command[MAX_PATH + 64];
+
+    if (!CreatePipe( &read_end, &worker_pipe, &sa, 0 )) return;
+    SetHandleInformation( worker_pipe, HANDLE_FLAG_INHERIT, 0 );
+    memset( &startup, 0, sizeof(startup) );
+    startup.cb = sizeof(startup);
+    startup.dwFlags = STARTF_USESTDHANDLES;
+    startup.hStdInput = read_end;
+    startup.hStdOutput = GetStdHandle( STD_OUTPUT_HANDLE );
+    startup.hStdError = GetStdHandle( STD_ERROR_HANDLE );
+    snprintf( command, sizeof(command), "\"%s\" worker %d", self_path, worker_seed++ );
+    if (CreateProcessA( NULL, command, NULL, NULL, TRUE, 0, NULL, NULL, &startup, &info ))
+    {
+        worker_process = info.hProcess;
+        worker_pid = info.dwProcessId;
+        CloseHandle( info.hThread );
+    }
+    else
+    {
+        CloseHandle( worker_pipe );
+        worker_pipe = NULL;
+    }
+    CloseHandle( read_end );
+}
+
+/* the exit status of a worker that was not killed: its unexpected results */
+static void stop_worker( BOOL kill )
+{
+    DWORD status = 0;
+
+    if (!worker_process) return;
+    CloseHandle( worker_pipe );
+    if (kill) TerminateProcess( worker_process, 0 );
+    if (WaitForSingleObject( worker_process, 30000 ))
+    {
+        printf( "wsfuzz: the worker process did not exit\n" );
+        InterlockedIncrement( &unexpected );
+        TerminateProcess( worker_process, 0 );
+    }
+    else if (!kill && GetExitCodeProcess( worker_process, &status ) && status)
+    {
+        printf( "wsfuzz: the worker process had %lu unexpected results\n", status );
+        InterlockedAdd( &unexpected, status );
+    }
+    CloseHandle( worker_process );
+    worker_process = worker_pipe = NULL;
+}
+
+static void hand_over( unsigned int *rng )
+{
+    WSAPROTOCOL_INFOW info;
+    SOCKET s;
+    DWORD written;
+
+    EnterCriticalSection( &worker_section );
+    if (next_random( rng ) % 64 == 0)
+    {
+        /* killed with sockets in hand */
+        stop_worker( TRUE );
+        InterlockedIncrement( &workers_killed );
+        start_worker();
+    }
+    s = next_random( rng ) % 2 ? take_accepted( 0 ) : pick_socket( rng );
+    if (worker_process && s != INVALID_SOCKET && !WSADuplicateSocketW( s, worker_pid, &info ) &&
+        WriteFile( worker_pipe, &info, sizeof(info), &written, NULL ))
+        InterlockedIncrement( &handed_over );
+    LeaveCriticalSection( &worker_section );
+}
+
+static int worker_main( int seed )
+{
+    char records[2048], context[512];
+    unsigned int rng = seed * 2654435761u | 1;
+    WSAPROTOCOL_INFOW info;
+    DWORD size, records_size, got;
+    SOCKADDR_STORAGE dst;
+    WSADATA data;
+    unsigned int sockets = 0, sets = 0;
+    SOCKET s, out;
+    int ret, len;
+
+    InitializeCriticalSection( &count_section );
+    WSAStartup( MAKEWORD(2, 2), &data );
+    noaccess_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS );
+    while (ReadFile( GetStdHandle( STD_INPUT_HANDLE ), &info, sizeof(info), &got, NULL ) && got == sizeof(info))
+    {
+        if ((s = WSASocketW( FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0 ))
+            == INVALID_SOCKET)
+            continue;
+        ret = WSAIoctl( s, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, records, sizeof(records),
+                        &records_size, NULL, NULL );
+        check( "worker QUERY_RECORDS", ret, WSAGetLastError(), ioctl_errors );
+        ret = WSAIoctl( s, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, NULL, 0, context,
+                        next_random( &rng ) % 2 ? sizeof(context) : 128, &size, NULL, NULL );
+        check( "worker QUERY_CONTEXT", ret, WSAGetLastError(), ioctl_errors );
+        len = sizeof(dst);
+        ret = getsockopt( s, SOL_IP, SO_ORIGINAL_DST, (char *)&dst, &len );
+        check( "worker SO_ORIGINAL_DST", ret, WSAGetLastError(), option_errors );
+        if (!records_size || records_size > sizeof(records)) records_size = 0;
+        /* a proxy's worker sets them on its outbound socket */
+        out = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
+        ret = WSAIoctl( out, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS,
+                        next_random( &rng ) % 8 ? (void *)records : noaccess_page, records_size ? records_size : 1,
+                        NULL, 0, &size, NULL, NULL );
+        check( "worker SET", ret, WSAGetLastError(), ioctl_errors );
+        if (!ret) sets++;
+        closesocket( out );
+        if (next_random( &rng ) % 4) closesocket( s );   /* else left for the exit to close */
+        sockets++;
+    }
+    printf( "wsfuzz worker: %u sockets handed over, %u SETs of their records accepted, %ld unexpected "
+            "results\n", sockets, sets, unexpected );
+    return unexpected;
+}
+
 /* a socket of some type, family and state */
 static SOCKET make_socket( unsigned int *rng )
 {
@@ -207,7 +466,7 @@ static SOCKET make_socket( unsigned int *rng )
     case 5:     /* a redirected connection, accepted: it has records */
         s = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
         connect( s, (SOCKADDR *)&redirect_target, sizeof(redirect_target) );
-        peer = accept_within( proxy_listener, 2000 );
+        peer = take_accepted( 2000 );
         if (peer == INVALID_SOCKET) return s;
         closesocket( s );
         return peer;
@@ -346,6 +605,7 @@ static DWORD WINAPI fuzz_thread( void *arg )
         {
         case 0: replace_socket( &rng ); break;
         case 1: case 2: case 3: case 4: case 5: fuzz_option( &rng ); break;
+        case 6: hand_over( &rng ); break;
         default: fuzz_ioctl( &rng ); break;
         }
     }
@@ -369,10 +629,12 @@ int main( int argc, char **argv )
     struct sockaddr_in proxy;
     HANDLE handles[64];
     char host[64], *colon;
+    HANDLE acceptor;
     WSADATA data;
     SOCKET c, a;
 
     setvbuf( stdout, NULL, _IONBF, 0 );
+    if (argc == 3 && !strcmp( argv[1], "worker" )) return worker_main( atoi( argv[2] ) );
     if (argc != 6) return 2;
     seconds = atoi( argv[1] );
     threads = atoi( argv[2] );
@@ -384,6 +646,10 @@ int main( int argc, char **argv )
 
     InitializeCriticalSection( &pool_section );
     InitializeCriticalSection( &count_section );
+    InitializeCriticalSection( &accepted_section );
+    InitializeCriticalSection( &worker_section );
+    accepted_semaphore = CreateSemaphoreW( NULL, 0, ACCEPTED_MAX, NULL );
+    GetModuleFileNameA( NULL, self_path, sizeof(self_path) );
     WSAStartup( MAKEWORD(2, 2), &data );
 
     memset( &hints, 0, sizeof(hints) );
@@ -398,6 +664,7 @@ int main( int argc, char **argv )
     proxy.sin_addr.s_addr = htonl( INADDR_LOOPBACK );
     proxy.sin_port = htons( atoi( argv[5] ) );
     proxy_listener = bound_listener( AF_INET, (SOCKADDR *)&proxy, sizeof(proxy) );
+    accept_port = CreateIoCompletionPort( (HANDLE)proxy_listener, NULL, 1, 0 );
     memset( &listener4_addr, 0, sizeof(listener4_addr) );
     listener4_addr.sin_family = AF_INET;
     listener4_addr.sin_addr.s_addr = htonl( INADDR_LOOPBACK );
@@ -428,6 +695,9 @@ int main( int argc, char **argv )
     printf( "wsfuzz: %s genuine records (%lu bytes); %d threads for %d seconds, seed %d\n",
             genuine_size ? "have" : "no", genuine_size, threads, seconds, seed );
 
+    worker_seed = seed;
+    start_worker();
+    acceptor = CreateThread( NULL, 0, accept_thread, (void *)(ULONG_PTR)(seed * 31), 0, NULL );
     {
         unsigned int rng = seed | 1;
         for (i = 0; i < POOL_SIZE; i++) pool[i] = make_socket( &rng );
@@ -445,7 +715,22 @@ int main( int argc, char **argv )
         ExitProcess( 3 );
     }
 
+    /* The accepting thread may be blocked in accept(): closing the last
+     * handle of the listener ends that.  The worker may hold one too (a
+     * random handle value handed over), so it goes first. */
+    accepting = 0;
+    stop_worker( FALSE );
+    closesocket( proxy_listener );
+    if (WaitForSingleObject( acceptor, 30000 ))
+    {
+        printf( "wsfuzz: FAILED: the accepting thread did not return after its listener was closed\n" );
+        ExitProcess( 3 );
+    }
+
     printf( "wsfuzz: %ld calls, %ld unexpected results\n", total_calls, unexpected );
+    printf( "wsfuzz: accepted %ld blocking, %ld with WSAAccept (CF_DEFER every other call), %ld with AcceptEx, "
+            "%ld after select(); %ld sockets handed to worker processes, %ld workers killed\n",
+            accept_shapes[0], accept_shapes[1], accept_shapes[2], accept_shapes[3], handed_over, workers_killed );
     for (i = 0; i < error_kinds; i++)
         printf( "wsfuzz:   %-16s %#10x  %ld\n", error_name( error_codes[i] ), error_codes[i], error_counts[i] );
     /* the wineserver is still there and still answers */
