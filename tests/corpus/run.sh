@@ -16,6 +16,8 @@
 # Every case runs under in-Wine rules (no root needed), then under
 # nftables in a network namespace of its own (root only).  Last, the
 # reproducer of issue 11's wineserver crash.
+#
+# CORPUS_CASES="envoy arch-blocking repro ..." runs only the cases named.
 . "$WFP_SRCDIR/tests/lib.sh"
 
 SUITE=corpus
@@ -42,13 +44,16 @@ trap cleanup EXIT
 
 # ---- helpers -------------------------------------------------------------------
 
+# A wineserver that crashes says so and aborts: let it leave a core in its
+# directory (core_pattern permitting), for a backtrace.
+ulimit -c unlimited 2>/dev/null
+
 # the pid of the prefix's wineserver (under memcheck: of valgrind), found by
-# its working directory as the launcher finds it
+# its working directory, server-DEV-INODE, as the launcher finds it
 server_pid()
 {
-    _name=$(stat -L -c 'server-%d-%i' "$prefix" 2>/dev/null) || return 0
-    _dev=${_name#server-}; _ino=${_dev#*-}; _dev=${_dev%-*}
-    _name=$(printf 'server-%x-%x' "$_dev" "$_ino")
+    _name=$(stat -L -c '%d %i' "$prefix" 2>/dev/null) || return 0
+    _name=$(printf 'server-%x-%x' ${_name})
     for _d in /proc/[0-9]*; do
         case "$(readlink "$_d/cwd" 2>/dev/null)" in */"$_name") ;; *) continue ;; esac
         case "$(readlink "$_d/exe" 2>/dev/null)" in
@@ -61,10 +66,19 @@ server_pid()
 # wineserver-MODE.log; then the rules and services of the mode
 start_server()
 {
+    server_log_lines=$(cat "$LOGS/wineserver-$MODE.log" 2>/dev/null | wc -l)
     WINEPREFIX=$prefix $IN_NS "$WINESERVER_WFP" -p >/dev/null 2>>"$LOGS/wineserver-$MODE.log"
-    server=$(server_pid)
+    for _i in $(seq 50); do server=$(server_pid); test -n "$server" && break; sleep 0.2; done
+    server_dir=$(readlink "/proc/$server/cwd" 2>/dev/null)
     wfp reg import "$(winepath_of "$LOGS/rules-$MODE.reg")" >>"$LOGS/reg.log" 2>&1
     echo "corpus: $MODE: wineserver pid ${server:-none}"
+}
+
+# stop_server: the prefix's wineserver, and wait until it has gone
+stop_server()
+{
+    WINEPREFIX=$prefix "$WINESERVER_WFP" -k 2>/dev/null
+    for _i in $(seq 50); do test -z "$(server_pid)" && return 0; sleep 0.2; done
 }
 
 # same_server WHAT: the wineserver that served the mode so far still runs
@@ -76,14 +90,21 @@ same_server()
        test "$(server_pid)" = "$server"; then
         return 0
     fi
-    bad "$1: the wineserver (pid $server) died; its last words: $(tail -n 3 "$LOGS/wineserver-$MODE.log" | tr '\n' ' ')"
+    _said=$(tail -n +$((server_log_lines + 1)) "$LOGS/wineserver-$MODE.log" | sort | uniq -c | sed 's/^ *//' | tr '\n' ' ')
+    bad "$1: the wineserver (pid $server) died; it said: ${_said:-nothing}"
     # the kernel's line about that very process, if it wrote one
     _kernel=$(dmesg 2>/dev/null | tail -n +$((kernel_lines + 1)) | grep -F "[$server]" | tail -n 2)
-    echo "$SUITE:     kernel: ${_kernel:-nothing about pid $server (killed, or the message was rate-limited)}"
+    test -z "$_kernel" || echo "$SUITE:     kernel: $_kernel"
     kernel_lines=$(dmesg 2>/dev/null | wc -l)
+    # where it crashed, from its core
+    _core=$(ls -t "$server_dir"/core* 2>/dev/null | head -n 1)
+    if test -n "$_core" && command -v gdb >/dev/null; then
+        gdb -batch -ex "bt 10" "$WFP_ROOT/lib/wine/wineserver64" "$_core" 2>/dev/null | grep '^#' | uniq |
+            sed "s/^/$SUITE:     /" | tee -a "$LOGS/wineserver-$MODE-backtraces.log"
+        rm -f "$_core"
+    fi
     echo "$SUITE: (the programs of the prefix died with it; starting another wineserver for the rest)"
-    WINEPREFIX=$prefix "$WINESERVER_WFP" -k 2>/dev/null
-    sleep 1
+    stop_server
     start_server
 }
 
@@ -135,10 +156,11 @@ run_client()
     WINEPREFIX=$prefix $IN_NS timeout -k 5 $LIMIT "$WINE_WFP" "$@" >"$LOGS/$MODE-$_log" 2>&1
 }
 
-# judge LOG STATUS WHAT: a client run, by its exit status and last line
+# judge LOG STATUS WHAT: a client run, by its exit status and its last
+# line, which must say that every connection was ok
 judge()
 {
-    if test "$2" = 0; then
+    if test "$2" = 0 && tail -n 1 "$LOGS/$MODE-$1" | tr -d '\r' | grep -q -E "(^| )([0-9]+) connections, \2 ok, 0 failed"; then
         ok "$MODE, $CASE, $3: $(tail -n 1 "$LOGS/$MODE-$1" | tr -d '\r' | sed 's/^\[[a-z]*\] //; s/^client: //')"
     else
         bad "$MODE, $CASE, $3 (status $2): $(tail -n 4 "$LOGS/$MODE-$1" | tr -d '\r' | tr '\n' ' ')"
@@ -157,8 +179,21 @@ load()
     _pids=""
     for _f in $_families; do
         if test "$_f" = 4; then _t="$V4:$DPORT"; else _t="[::1]:$DPORT"; fi
-        run_client "$_tag-ipv$_f.log" "$_exe" "$_t" --count 200 --parallel 200 "$@" &
+        # a simple command, so that $! is timeout's own pid
+        WINEPREFIX=$prefix $IN_NS timeout -k 5 $LIMIT "$WINE_WFP" "$_exe" "$_t" --count 200 --parallel 200 "$@" \
+            >"$LOGS/$MODE-$_tag-ipv$_f.log" 2>&1 &
         _pids="$_pids $!"
+    done
+    # if the wineserver dies, its clients may hang: stop them
+    while :; do
+        _alive=""
+        for _pid in $_pids; do kill -0 "$_pid" 2>/dev/null && _alive=1; done
+        test -n "$_alive" || break
+        if ! kill -0 "$server" 2>/dev/null; then
+            for _pid in $_pids; do kill "$_pid" 2>/dev/null; done
+            break
+        fi
+        sleep 0.2
     done
     _i=0
     for _pid in $_pids; do
@@ -361,26 +396,34 @@ case_chain()
     case_end
 }
 
+# want NAME: the case is to run (CORPUS_CASES="NAME..." runs only those)
+want()
+{
+    test -z "$CORPUS_CASES" && return 0
+    case " $CORPUS_CASES " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
 run_cases()
 {
-    case_envoy
-    case_wfpsampler
-    test "$MODE" = rules && case_wfpsampler_no_context
-    if test "$MODE" = rules; then case_rama; else
+    want envoy && case_envoy
+    want wfpsampler && case_wfpsampler
+    test "$MODE" = rules && want wfpsampler-context-none && case_wfpsampler_no_context
+    if ! want rama; then :; elif test "$MODE" = rules; then case_rama; else
         skipped "$MODE, rama: rama sets no records and relies on the redirector excluding the proxy's process (localRedirectTargetPID); netfilter cannot tell a Wine process's sockets apart, the wineserver makes them all"
     fi
-    case_ebpf
-    case_iocp
-    case_overlapped
-    case_wepoll
-    case_arch 09 blocking sync
-    case_arch 10 select event
-    case_arch 11 wsaaccept apc
-    case_arch 12 defer sync
-    case_arch 13 acceptex iocp
-    case_arch 14 threads sync
-    case_arch 15 worker sync
-    case_chain
+    want ebpf-listener && case_ebpf
+    want iocp-proxy && case_iocp
+    want overlapped && case_overlapped
+    want wepoll && case_wepoll
+    want arch-blocking && case_arch 09 blocking sync
+    want arch-select && case_arch 10 select event
+    want arch-wsaaccept && case_arch 11 wsaaccept apc
+    want arch-defer && case_arch 12 defer sync
+    want arch-acceptex && case_arch 13 acceptex iocp
+    want arch-threads && case_arch 14 threads sync
+    want arch-worker && case_arch 15 worker sync
+    want chain && case_chain
 }
 
 # ---- in-Wine rules ---------------------------------------------------------------
@@ -419,15 +462,14 @@ run_cases
 # the reproducer of issue 11: accept() blocked before a redirected
 # connection comes, after a queried one on the same listener
 CASE=repro
-if run_client repro.log "$CORPUS/repro.exe"; then
+if ! want repro; then :; elif run_client repro.log "$CORPUS/repro.exe"; then
     ok "rules, issue 11's reproducer: $(tail -n 1 "$LOGS/rules-repro.log" | tr -d '\r' | sed 's/^repro: //')"
 else
     bad "rules, issue 11's reproducer: $(tail -n 3 "$LOGS/rules-repro.log" | tr -d '\r' | tr '\n' ' ')"
 fi
 case_pids=""
 case_end
-WINEPREFIX=$prefix "$WINESERVER_WFP" -k
-sleep 1
+stop_server
 
 # ---- nftables ------------------------------------------------------------------------
 
@@ -468,7 +510,7 @@ RULES
     # the same prefix, served now from the namespace, without the rules
     start_server
     run_cases
-    WINEPREFIX=$prefix "$WINESERVER_WFP" -k
+    stop_server
 fi
 
 echo "corpus: logs in $LOGS; $(( $(date +%s) - suite_start )) seconds"
