@@ -14,8 +14,9 @@
  *   piscisaureus/wepoll, wepoll.c, ws_get_base_socket(): SIO_BASE_HANDLE
  *       into a SOCKET, and if that fails with anything but WSAENOTSOCK,
  *       SIO_BSP_HANDLE_POLL, looping while it unwraps a layer.
- *       piscisaureus/wepoll never calls SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE;
- *       neither do libuv and mio, which take the same base-handle route;
+ *       piscisaureus/wepoll never calls SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE,
+ *       and no version of libuv or mio found does either (they resolve the
+ *       base handle, or in mio 1.x poll the socket handle itself);
  *   pwin32/wepoll-ex (a wepoll fork), src/wepoll_ex_afd.c,
  *       ep_socket_get_endpoint_id(), and src/wepoll_ex_port.c,
  *       ep_sock_validate_identity_locked(): SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE
