@@ -31,7 +31,7 @@ kernel_lines=$(dmesg 2>/dev/null | wc -l)
 LIMIT=120
 test -z "$WFP_VALGRIND" || LIMIT=600
 
-# Every Windows program this script starts, by pid: only these are stopped.
+# The Windows programs of the running case, by pid: only these are stopped.
 started=""
 prefix=""
 cleanup()
@@ -146,6 +146,8 @@ case_end()
 {
     for _pid in $case_pids; do kill "$_pid" 2>/dev/null; done
     for _pid in $case_pids; do wait "$_pid" 2>/dev/null; done
+    # reaped: their pids may be someone else's from now on
+    started=""
     same_server "$MODE, $CASE" && wait_empty "$MODE, $CASE"
 }
 
