@@ -142,12 +142,29 @@ origin()
     bg "$1" "$E2E/origin.exe" "$V4:$2" "[::1]:$2"
 }
 
+# the corpus and e2e programs still running in the prefix: those the case
+# did not start itself (a proxy's worker processes), once their parent
+# has gone; all of them are this script's
+leftovers()
+{
+    for _d in /proc/[0-9]*; do
+        { tr '\0' '\n' <"$_d/environ"; } 2>/dev/null | grep -q -x -F "WINEPREFIX=$prefix" || continue
+        case "$({ tr '\0' ' ' <"$_d/cmdline"; } 2>/dev/null)" in
+            */build/corpus/*|*/build/e2e/*|*'\build\corpus\'*|*'\build\e2e\'*) echo "${_d#/proc/}" ;;
+        esac
+    done
+}
+
 case_end()
 {
     for _pid in $case_pids; do kill "$_pid" 2>/dev/null; done
     for _pid in $case_pids; do wait "$_pid" 2>/dev/null; done
     # reaped: their pids may be someone else's from now on
     started=""
+    # worker processes go by themselves when their parent's pipe closes,
+    # unless the wineserver died under them
+    for _i in $(seq 10); do test -z "$(leftovers)" && break; sleep 0.2; done
+    for _pid in $(leftovers); do kill -9 "$_pid" 2>/dev/null; done
     same_server "$MODE, $CASE" && wait_empty "$MODE, $CASE"
 }
 
@@ -430,7 +447,13 @@ run_cases()
 
 # ---- in-Wine rules ---------------------------------------------------------------
 
-prefix=$(fresh_prefix corpus wfp)
+# The suite's own prefix, outside build/prefixes: other suites stop every
+# server there when they end (kill_servers), and may run at the same time.
+prefix=$WFP_BUILDDIR/build/corpus/prefix
+rm -rf "$prefix"
+mkdir -p "$prefix"
+WINEPREFIX=$prefix "$WINE_WFP" wineboot -i >"$LOGS/wineboot.log" 2>&1
+WINEPREFIX=$prefix "$WINESERVER_WFP" -w
 MODE=rules
 V4=127.0.0.3
 HOP=rule
@@ -463,14 +486,15 @@ run_cases
 
 # the reproducer of issue 11: accept() blocked before a redirected
 # connection comes, after a queried one on the same listener
-CASE=repro
-if ! want repro; then :; elif run_client repro.log "$CORPUS/repro.exe"; then
-    ok "rules, issue 11's reproducer: $(tail -n 1 "$LOGS/rules-repro.log" | tr -d '\r' | sed 's/^repro: //')"
-else
-    bad "rules, issue 11's reproducer: $(tail -n 3 "$LOGS/rules-repro.log" | tr -d '\r' | tr '\n' ' ')"
+if want repro; then
+    case_begin repro
+    if run_client repro.log "$CORPUS/repro.exe"; then
+        ok "rules, issue 11's reproducer: $(tail -n 1 "$LOGS/rules-repro.log" | tr -d '\r' | sed 's/^repro: //')"
+    else
+        bad "rules, issue 11's reproducer: $(tail -n 3 "$LOGS/rules-repro.log" | tr -d '\r' | tr '\n' ' ')"
+    fi
+    case_end
 fi
-case_pids=""
-case_end
 stop_server
 
 # ---- nftables ------------------------------------------------------------------------
