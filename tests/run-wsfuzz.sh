@@ -4,10 +4,14 @@
 # every call gave success or a documented error, and the wineserver that
 # served the prefix before the run is the one that answers after it.
 #
-# usage: run-wsfuzz.sh SECONDS WSFUZZ_EXE
+# Then asyncclose.exe, the reproducer of the wineserver crash that patch
+# 0011 fixes (it kills stock Wine's wineserver in its first rounds), for
+# ASYNCCLOSE_ROUNDS rounds against the same wineserver.
+#
+# usage: run-wsfuzz.sh SECONDS WSFUZZ_EXE ASYNCCLOSE_EXE
 . "$WFP_SRCDIR/tests/lib.sh"
 
-seconds=$1; exe=$2
+seconds=$1; exe=$2; asyncclose=$3
 seed=${WSFUZZ_SEED:-$(date +%s)}
 log=$WFP_BUILDDIR/build/fuzz/wsfuzz.log
 trap kill_servers EXIT
@@ -26,14 +30,21 @@ rc=$?
 server_after=$("$WINE_WFP" --server-pid)
 
 grep '^wsfuzz:' "$log" | head -n 40
+rounds=${ASYNCCLOSE_ROUNDS:-500}
+timeout -k 10 300 "$WINE_WFP" "$asyncclose" "$rounds" >"$log.asyncclose" 2>&1
+rc_async=$?
+server_async=$("$WINE_WFP" --server-pid)
+tail -n 1 "$log.asyncclose"
 if test $rc = 0 && test -n "$server_before" && test "$server_before" = "$server_after" &&
-   grep -q "the wineserver answers" "$log"; then
-    echo "wsfuzz: ok: no unexpected result, wineserver $server_before up for the whole run"
+   grep -q "the wineserver answers" "$log" && test $rc_async = 0 && test "$server_async" = "$server_before" &&
+   grep -q "the wineserver survived $rounds rounds" "$log.asyncclose"; then
+    echo "wsfuzz: ok: no unexpected result, and asyncclose's $rounds rounds; wineserver $server_before up for the whole run"
     record wsfuzz 1 0
 else
     tail -n 20 "$log"
     echo "wsfuzz: the wineserver's stderr:"; tail -n 20 "$log.server"
-    echo "wsfuzz: FAILED (status $rc, wineserver before '${server_before}', after '${server_after}'; log $log)"
+    echo "wsfuzz: FAILED (status $rc, asyncclose $rc_async, wineserver before '${server_before}', after" \
+         "'${server_after}', after asyncclose '${server_async}'; log $log)"
     record wsfuzz 0 1
     exit 1
 fi

@@ -77,6 +77,7 @@ static DWORD WINAPI query_thread( void *arg )
     struct sockaddr_in addr;
     int len;
 
+    (void)arg;
     while (!stop)
     {
         len = sizeof(addr);

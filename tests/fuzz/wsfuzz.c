@@ -63,6 +63,10 @@ static DWORD genuine_size;
 static DWORD deadline;
 
 static LONG total_calls, unexpected, accept_shapes[4], handed_over, workers_killed;
+
+/* what each fuzzing thread is doing, for the report of one stuck in a call */
+static const char *volatile thread_doing[64];
+static unsigned int thread_seed[64];
 static LONG error_counts[64];
 static int error_codes[64];
 static LONG error_kinds;
@@ -366,25 +370,50 @@ static void stop_worker( BOOL kill )
     worker_process = worker_pipe = NULL;
 }
 
-static void hand_over( unsigned int *rng )
+static void hand_over( unsigned int *rng, const char *volatile *doing )
 {
     WSAPROTOCOL_INFOW info;
     SOCKET s;
     DWORD written;
 
+    *doing = "handing a socket over: waiting for the worker's lock";
     EnterCriticalSection( &worker_section );
     if (next_random( rng ) % 64 == 0)
     {
         /* killed with sockets in hand */
+        *doing = "handing a socket over: killing the worker";
         stop_worker( TRUE );
         InterlockedIncrement( &workers_killed );
+        *doing = "handing a socket over: starting a worker";
         start_worker();
     }
+    *doing = "handing a socket over: WSADuplicateSocket";
     s = next_random( rng ) % 2 ? take_accepted( 0 ) : pick_socket( rng );
-    if (worker_process && s != INVALID_SOCKET && !WSADuplicateSocketW( s, worker_pid, &info ) &&
-        WriteFile( worker_pipe, &info, sizeof(info), &written, NULL ))
-        InterlockedIncrement( &handed_over );
+    if (worker_process && s != INVALID_SOCKET && !WSADuplicateSocketW( s, worker_pid, &info ))
+    {
+        *doing = "handing a socket over: writing to the worker's pipe";
+        if (WriteFile( worker_pipe, &info, sizeof(info), &written, NULL )) InterlockedIncrement( &handed_over );
+    }
     LeaveCriticalSection( &worker_section );
+}
+
+/* the worker's watchdog: a worker stuck in a call says in which */
+static const char *volatile worker_doing;
+static volatile LONG worker_steps;
+
+static DWORD WINAPI worker_watchdog( void *arg )
+{
+    LONG last = -1;
+    int stuck = 0;
+
+    (void)arg;
+    for (;;)
+    {
+        Sleep( 5000 );
+        if (worker_steps != last || !worker_doing) { last = worker_steps; stuck = 0; continue; }
+        if (++stuck == 4) printf( "wsfuzz: a worker has been in %s for 20 seconds\n", worker_doing );
+    }
+    return 0;
 }
 
 static int worker_main( int seed )
@@ -402,11 +431,18 @@ static int worker_main( int seed )
     InitializeCriticalSection( &count_section );
     WSAStartup( MAKEWORD(2, 2), &data );
     noaccess_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS );
-    while (ReadFile( GetStdHandle( STD_INPUT_HANDLE ), &info, sizeof(info), &got, NULL ) && got == sizeof(info))
+    CloseHandle( CreateThread( NULL, 0, worker_watchdog, NULL, 0, NULL ) );
+    for (;;)
     {
+        worker_doing = NULL;
+        if (!ReadFile( GetStdHandle( STD_INPUT_HANDLE ), &info, sizeof(info), &got, NULL ) || got != sizeof(info))
+            break;
+        InterlockedIncrement( &worker_steps );
+        worker_doing = "WSASocket(FROM_PROTOCOL_INFO)";
         if ((s = WSASocketW( FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0 ))
             == INVALID_SOCKET)
             continue;
+        worker_doing = "the queries";
         ret = WSAIoctl( s, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, records, sizeof(records),
                         &records_size, NULL, NULL );
         check( "worker QUERY_RECORDS", ret, WSAGetLastError(), ioctl_errors );
@@ -418,12 +454,14 @@ static int worker_main( int seed )
         check( "worker SO_ORIGINAL_DST", ret, WSAGetLastError(), option_errors );
         if (!records_size || records_size > sizeof(records)) records_size = 0;
         /* a proxy's worker sets them on its outbound socket */
+        worker_doing = "SET";
         out = socket( AF_INET, SOCK_STREAM, IPPROTO_TCP );
         ret = WSAIoctl( out, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS,
                         next_random( &rng ) % 8 ? (void *)records : noaccess_page, records_size ? records_size : 1,
                         NULL, 0, &size, NULL, NULL );
         check( "worker SET", ret, WSAGetLastError(), ioctl_errors );
         if (!ret) sets++;
+        worker_doing = "closesocket";
         closesocket( out );
         if (next_random( &rng ) % 4) closesocket( s );   /* else left for the exit to close */
         sockets++;
@@ -597,18 +635,19 @@ static void fuzz_option( unsigned int *rng )
 
 static DWORD WINAPI fuzz_thread( void *arg )
 {
-    unsigned int rng = (unsigned int)(ULONG_PTR)arg | 1;
+    unsigned int index = (ULONG_PTR)arg, rng = thread_seed[index] | 1;
 
     while ((LONG)(GetTickCount() - deadline) < 0)
     {
         switch (next_random( &rng ) % 16)
         {
-        case 0: replace_socket( &rng ); break;
-        case 1: case 2: case 3: case 4: case 5: fuzz_option( &rng ); break;
-        case 6: hand_over( &rng ); break;
-        default: fuzz_ioctl( &rng ); break;
+        case 0: thread_doing[index] = "replacing a socket"; replace_socket( &rng ); break;
+        case 1: case 2: case 3: case 4: case 5: thread_doing[index] = "an option"; fuzz_option( &rng ); break;
+        case 6: hand_over( &rng, &thread_doing[index] ); break;
+        default: thread_doing[index] = "an ioctl"; fuzz_ioctl( &rng ); break;
         }
     }
+    thread_doing[index] = NULL;
     return 0;
 }
 
@@ -704,13 +743,18 @@ int main( int argc, char **argv )
     }
     deadline = GetTickCount() + seconds * 1000;
     for (i = 0; i < threads; i++)
-        handles[i] = CreateThread( NULL, 0, fuzz_thread, (void *)(ULONG_PTR)(seed * 7919 + i * 104729), 0, NULL );
+    {
+        thread_seed[i] = seed * 7919 + i * 104729;
+        handles[i] = CreateThread( NULL, 0, fuzz_thread, (void *)(ULONG_PTR)i, 0, NULL );
+    }
     /* every call returns; a thread still busy a minute after the deadline
      * is stuck in one, which is a failure, not something to wait out */
     if (WaitForMultipleObjects( threads, handles, TRUE, (seconds + 60) * 1000 ) == WAIT_TIMEOUT)
     {
         printf( "wsfuzz: FAILED: a thread is still in a call 60 seconds after the deadline "
                 "(%ld calls made)\n", total_calls );
+        for (i = 0; i < threads; i++)
+            if (thread_doing[i]) printf( "wsfuzz: thread %d is still in %s\n", i, thread_doing[i] );
         fflush( stdout );
         ExitProcess( 3 );
     }
