@@ -668,6 +668,7 @@ int main( int argc, char **argv )
     struct sockaddr_in proxy;
     HANDLE handles[64];
     char host[64], *colon;
+    char temp_path[MAX_PATH];
     HANDLE acceptor;
     WSADATA data;
     SOCKET c, a;
@@ -717,7 +718,10 @@ int main( int argc, char **argv )
     freed_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE );
     VirtualFree( freed_page, 0, MEM_RELEASE );
     event_handle = CreateEventW( NULL, FALSE, FALSE, NULL );
-    file_handle = CreateFileA( "wsfuzz.tmp", GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+    /* a file, which is not a socket, in the prefix's temporary directory */
+    GetTempPathA( sizeof(temp_path) - 16, temp_path );
+    strcat( temp_path, "wsfuzz.tmp" );
+    file_handle = CreateFileA( temp_path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
                                FILE_FLAG_DELETE_ON_CLOSE, NULL );
 
     /* genuine records, issued to this process */
