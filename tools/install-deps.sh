@@ -43,8 +43,9 @@ packages="
 # configure fetches); a missing one only skips them.
 packages_i386="libc6:i386"
 # Wine 10.0's make_unicode reads these (Debian 12 has older versions of
-# them; see tools/prepare-wine-source.sh)
-test $port = no || packages="$packages unicode-idna unicode-cldr-core"
+# them; see tools/prepare-wine-source.sh), and mmdebstrap makes the Debian
+# 13 root that Wine 10.0 runs in (tools/trixie-root.sh)
+test $port = no || packages="$packages unicode-idna unicode-cldr-core mmdebstrap"
 
 missing=""
 for p in $packages; do
