@@ -11,7 +11,7 @@
 
 testexe=$1
 suite=${2:-conformance}
-log=$WFP_BUILDDIR/build/$suite.log
+log=$WFP_BUILDDIR/build/$suite$SERIES.log
 trap 'kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
 
 prefix=$(fresh_prefix "$suite" wfp)

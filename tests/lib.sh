@@ -5,22 +5,45 @@
 
 : "${WFP_BUILDDIR:?run the tests through make}"
 RESULTS=$WFP_BUILDDIR/build/results
-PREFIXES=$WFP_BUILDDIR/build/prefixes
-WINE_WFP=$WFP_BUILDDIR/wine-wfp
-WINESERVER_WFP=$WFP_BUILDDIR/wineserver-wfp
+# WFP_WINE_SERIES=10.0: the suites run over Debian 13's Wine 10.0 in its
+# root (tools/wine10.sh made it); their results, logs and prefixes are
+# named with "-10.0".  Otherwise over the Wine the tree is configured for.
+if test -n "$WFP_WINE_SERIES"; then
+    SERIES=-$WFP_WINE_SERIES
+    WINE10=$WFP_BUILDDIR/build/wine-$WFP_WINE_SERIES
+    WFP_ROOT=$WINE10/root
+    WINE_WFP=$WINE10/wine-wfp
+    WINESERVER_WFP=$WINE10/wineserver-wfp
+    STOCK_WINE=$WINE10/stock-wine64
+    STOCK_WINESERVER=$WINE10/stock-wineserver
+else
+    SERIES=
+    WINE_WFP=$WFP_BUILDDIR/wine-wfp
+    WINESERVER_WFP=$WFP_BUILDDIR/wineserver-wfp
+    STOCK_WINE=$SYSTEM_WINE_BINDIR/wine64
+    STOCK_WINESERVER=$SYSTEM_WINE_BINDIR/wineserver
+fi
+PREFIXES=$WFP_BUILDDIR/build/prefixes$SERIES
 # make check-valgrind: servers started with -p run under memcheck
 test -z "$WFP_VALGRIND" || WINESERVER_WFP=$WFP_SRCDIR/tests/valgrind-wineserver.sh
-STOCK_WINE=$SYSTEM_WINE_BINDIR/wine64
-STOCK_WINESERVER=$SYSTEM_WINE_BINDIR/wineserver
 export WINEDEBUG=${WINEDEBUG:--all}
-export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=}
+# no Mono, no Gecko; and no Wayland driver, which Wine 10.0 tries first and
+# which says on every start that there is no Wayland session
+export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=;winewayland.drv=d}
 
 mkdir -p "$RESULTS" "$PREFIXES"
 
-# record SUITE PASSED FAILED [SKIPPED]: one result file per suite
+# record SUITE PASSED FAILED [SKIPPED]: one result file per suite and Wine
 record()
 {
-    printf 'passed %s\nfailed %s\nskipped %s\n' "$2" "$3" "${4:-0}" > "$RESULTS/$1"
+    printf 'passed %s\nfailed %s\nskipped %s\n' "$2" "$3" "${4:-0}" > "$RESULTS/$1$SERIES"
+}
+
+# series_unavailable: the reason the suites cannot run over this Wine
+# here, if there is one (printed)
+series_unavailable()
+{
+    test -n "$SERIES" && test -f "$WINE10/unavailable" && cat "$WINE10/unavailable"
 }
 
 # A throw-away prefix.  fresh_prefix NAME stock|wfp prints its path.

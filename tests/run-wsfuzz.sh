@@ -13,7 +13,7 @@
 
 seconds=$1; exe=$2; asyncclose=$3
 seed=${WSFUZZ_SEED:-$(date +%s)}
-log=$WFP_BUILDDIR/build/fuzz/wsfuzz.log
+log=$WFP_BUILDDIR/build/fuzz/wsfuzz$SERIES.log
 trap kill_servers EXIT
 
 prefix=$(fresh_prefix wsfuzz wfp)
@@ -31,7 +31,10 @@ server_after=$("$WINE_WFP" --server-pid)
 
 grep '^wsfuzz:' "$log" | head -n 40
 rounds=${ASYNCCLOSE_ROUNDS:-500}
-timeout -k 10 300 "$WINE_WFP" "$asyncclose" "$rounds" >"$log.asyncclose" 2>&1
+# sizeof(struct sock) with wine-wfp's pointer: 472 in Wine 8.0, 504 in 10.0
+sock_size=472
+test "$WFP_WINE_SERIES" != 10.0 || sock_size=504
+timeout -k 10 300 "$WINE_WFP" "$asyncclose" "$rounds" $sock_size >"$log.asyncclose" 2>&1
 rc_async=$?
 server_async=$("$WINE_WFP" --server-pid)
 tail -n 1 "$log.asyncclose"

@@ -16,7 +16,7 @@
 
 testexe=$1
 modules="afd protocol sock"
-logs=$WFP_BUILDDIR/build/wine-tests
+logs=$WFP_BUILDDIR/build/wine-tests$SERIES
 rm -rf "$logs"; mkdir -p "$logs"
 trap kill_servers EXIT
 

@@ -21,7 +21,7 @@
 . "$WFP_SRCDIR/tests/lib.sh"
 
 SUITE=corpus
-LOGS=$WFP_BUILDDIR/build/corpus/logs
+LOGS=$WFP_BUILDDIR/build/corpus/logs$SERIES
 . "$WFP_SRCDIR/tests/e2e/common.sh"
 CORPUS=$WFP_BUILDDIR/build/corpus
 suite_start=$(date +%s)
@@ -449,7 +449,7 @@ run_cases()
 
 # The suite's own prefix, outside build/prefixes: other suites stop every
 # server there when they end (kill_servers), and may run at the same time.
-prefix=$WFP_BUILDDIR/build/corpus/prefix
+prefix=$WFP_BUILDDIR/build/corpus/prefix$SERIES
 rm -rf "$prefix"
 mkdir -p "$prefix"
 WINEPREFIX=$prefix "$WINE_WFP" wineboot -i >"$LOGS/wineboot.log" 2>&1

@@ -15,7 +15,7 @@
 . "$WFP_SRCDIR/tests/lib.sh"
 
 SUITE=e2e
-LOGS=$WFP_BUILDDIR/build/e2e/logs
+LOGS=$WFP_BUILDDIR/build/e2e/logs$SERIES
 . "$WFP_SRCDIR/tests/e2e/common.sh"
 
 # ---- 1. the overlay is what runs -------------------------------------------
@@ -32,6 +32,8 @@ if test -n "$WFP_VALGRIND"; then
     pid=$1; server_exe=""
     for arg; do case "$arg" in */wineserver64) server_exe=$(realpath "$arg") ;; esac; done
 fi
+# over Wine 10.0 the host sees the server inside the Debian 13 root
+test -z "$SERIES" || server_exe=${server_exe#$(cat "$WINE10/debian13-root")}
 echo "wineserver: pid ${pid:-none}, $server_exe"
 case "$server_exe" in
     "$(realpath "$WFP_ROOT")"/lib/wine/wineserver64) ok "the prefix is served by wine-wfp's wineserver" ;;
@@ -264,16 +266,21 @@ RULES
 
     # SET that needs a mark, from a process without CAP_NET_ADMIN
     nobody_home=$PREFIXES/nobody
-    if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$WINE_WFP" -a -r "$PROGRAMS/wfpproxy.exe"; then
+    # over Wine 10.0 root enters its root, then becomes nobody there
+    enter=""; nobody_wine=$WINE_WFP; nobody_server=$WINESERVER_WFP
+    if test -n "$SERIES"; then
+        enter="$WINE10/in-root"; nobody_wine=$WINE10/wine-wfp.inside; nobody_server=$WINE10/wineserver-wfp.inside
+    fi
+    if ! $enter setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$nobody_wine" -a -r "$PROGRAMS/wfpproxy.exe"; then
         skipped "SET without CAP_NET_ADMIN: user nobody cannot reach $WFP_BUILDDIR"
     else
     rm -rf "$nobody_home"; mkdir -p "$nobody_home"; chown 65534:65534 "$nobody_home"
-    nobody() { $IN_NS setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    nobody() { $IN_NS $enter setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
                    env HOME="$nobody_home" WINEPREFIX="$nobody_home/prefix" "$@"; }
     nft_add ip daddr 127.0.0.2 tcp dport 8089 redirect to :15009
-    nobody "$WINE_WFP" wineboot -i >"$LOGS/nobody-boot.log" 2>&1
-    nobody "$WINE_WFP" "$PROGRAMS/wfprules.exe" service add p9 port=15009 mark=0x400 >>"$LOGS/wfprules.log" 2>&1
-    nobody "$WINE_WFP" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody --max 1 15009 >"$LOGS/nobody-proxy.log" 2>&1 &
+    nobody "$nobody_wine" wineboot -i >"$LOGS/nobody-boot.log" 2>&1
+    nobody "$nobody_wine" "$PROGRAMS/wfprules.exe" service add p9 port=15009 mark=0x400 >>"$LOGS/wfprules.log" 2>&1
+    nobody "$nobody_wine" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody --max 1 15009 >"$LOGS/nobody-proxy.log" 2>&1 &
     nobody_proxy=$!
     for i in $(seq 100); do grep -q listening "$LOGS/nobody-proxy.log" && break; sleep 0.2; done
     prefix=$PREFIXES/e2e-nft
@@ -284,7 +291,7 @@ RULES
     else
         bad "SET without CAP_NET_ADMIN: $(cat "$LOGS/nobody-proxy.log")"
     fi
-    nobody "$WINESERVER_WFP" -k 2>/dev/null
+    nobody "$nobody_server" -k 2>/dev/null
     fi
 fi
 
