@@ -74,7 +74,12 @@ rm -f "$work/am"/.wine-wfp-*
 commits=$(git_ rev-list --reverse HEAD~$(ls "$patches"/*.patch | wc -l)..HEAD)
 git_ checkout -q "$(echo "$commits" | head -n 1)"
 mkdir -p "$work/build"
-(cd "$work/build" && ../am/configure "$@" >configure.log 2>&1) || { tail -n 20 "$work/build/configure.log"; die "configure failed"; }
+# WINE_TOOLS: a build of the same Wine whose tools (winebuild, widl, ...)
+# serve here too, so that they are not built again for this check
+tools_flag=""
+test -z "$WINE_TOOLS" || ! test -x "$WINE_TOOLS/tools/winebuild/winebuild" || tools_flag="--with-wine-tools=$WINE_TOOLS"
+(cd "$work/build" && ../am/configure "$@" $tools_flag >configure.log 2>&1) || { tail -n 20 "$work/build/configure.log"; die "configure failed"; }
+test -z "$tools_flag" || say "using the Wine tools of $WINE_TOOLS"
 targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 # Wine's rules run bison twice for each of its tools' parsers, which a
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)

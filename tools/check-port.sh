@@ -3,8 +3,9 @@
 #   1. get the source of wine VERSION with apt-get source (a deb-src entry
 #      for trixie; never a binary package from trixie),
 #   2. prepare it as debian/rules does (cached like the 8.0 tree),
-#   3. apply patches/wine-MAJOR.MINOR/series with -F0 and lay the new
-#      files over it,
+#   3. derive its series from patches/series (tools/port-series.sh: the
+#      patches of patches/wine-MAJOR.MINOR, the others merged from Wine
+#      8.0's), apply it with -F0 and lay the new files over it,
 #   4. build wineserver, the x86_64 ws2_32.dll and ws2_32_test.exe,
 #   5. check that what was built holds our code.
 # The conformance tests are not run: there is no Wine 10 runtime on
@@ -25,7 +26,8 @@ test $# = 0 || shift
 test $# != 0 || set -- --enable-win64 --with-mingw --without-x --without-freetype \
     --libdir=/usr/lib/x86_64-linux-gnu/wine --bindir=/usr/lib/wine \
     --datarootdir=/usr/share/wine --mandir=/usr/share/man --includedir=/usr/include/wine
-patchdir=$srcdir/patches/wine-${version%%~*}
+wine8_version=${WINE8_VERSION:-8.0~repack-4}
+patchdir=$work/series
 start=$(date +%s)
 
 say() { echo "check-port: $*"; }
@@ -36,7 +38,6 @@ cannot() {
     exit 2
 }
 
-test -f "$patchdir/series" || fail "there is no $patchdir/series for wine $version"
 test -n "$cache" || fail "usage: $0 SRCDIR WORKDIR CACHE_DIR [VERSION [CONFIGURE_FLAGS...]]"
 
 # 1. what apt and the preparation need.  As root install-deps.sh adds what
@@ -58,7 +59,15 @@ if test -f "$wine/.wine-wfp-placeholders"; then
     say "note: left empty, as Debian 12 lacks the data for them: $(echo $(cat "$wine/.wine-wfp-placeholders"))"
 fi
 
-# 3. a working copy with the series applied and our files laid over it;
+# 3. the series for this version, derived from the one source
+wine8=$("$srcdir/tools/wine-source.sh" "$wine8_version" "$cache") || fail "could not get the source of wine $wine8_version"
+"$srcdir/tools/port-series.sh" "$srcdir" "$wine8" "$wine" "$version" "$patchdir" >"$work/port-series.log" 2>&1 || {
+    cat "$work/port-series.log"
+    fail "the series for wine $version cannot be derived from patches/series"
+}
+say "$(grep -c "own version" "$work/port-series.log") patches of $srcdir/patches/wine-${version%%~*}, $(grep -c "merged from" "$work/port-series.log") merged from Wine 8.0's"
+
+# a working copy with the series applied and our files laid over it;
 # apply-patches.sh restores what a previous run patched, so the copy is
 # made once per prepared source
 if ! test -f "$work/src/.wine-wfp-copy" || test "$(cat "$work/src/.wine-wfp-copy")" != "$wine"; then
