@@ -57,7 +57,7 @@ static SOCKET listener4, listener6, proxy_listener;
 static struct sockaddr_in redirect_target, listener4_addr;
 static struct sockaddr_in6 listener6_addr;
 static HANDLE event_handle, file_handle;
-static void *noaccess_page, *freed_page;
+static void *noaccess_page, *reserved_page;
 static char genuine[2048];
 static DWORD genuine_size;
 static DWORD deadline;
@@ -141,7 +141,7 @@ static void *bad_pointer( unsigned int *rng )
     case 0: return (void *)1;
     case 1: return (void *)(ULONG_PTR)0xdeadbeef;
     case 2: return noaccess_page;
-    case 3: return freed_page;
+    case 3: return reserved_page;
     case 4: return (void *)(ULONG_PTR)0xffff800000000000ull;
     default: return (char *)noaccess_page - 3;   /* runs into the page */
     }
@@ -715,8 +715,10 @@ int main( int argc, char **argv )
     listener6 = bound_listener( AF_INET6, (SOCKADDR *)&listener6_addr, sizeof(listener6_addr) );
 
     noaccess_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_NOACCESS );
-    freed_page = VirtualAlloc( NULL, 4096, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE );
-    VirtualFree( freed_page, 0, MEM_RELEASE );
+    /* reserved, never committed: it faults like freed memory, and unlike
+     * freed memory nothing else is ever given it (a freed page may come
+     * back as another thread's, and Windows would write into that too) */
+    reserved_page = VirtualAlloc( NULL, 65536, MEM_RESERVE, PAGE_NOACCESS );
     event_handle = CreateEventW( NULL, FALSE, FALSE, NULL );
     /* a file, which is not a socket, in the prefix's temporary directory */
     GetTempPathA( sizeof(temp_path) - 16, temp_path );
