@@ -15,12 +15,18 @@
 . "$WFP_SRCDIR/tests/lib.sh"
 
 BENCH=$WFP_BUILDDIR/build/bench
-FIGURES=$BENCH/figures
-mkdir -p "$BENCH"
+# the logs and figures of this Wine (bench-10.0 for Wine 10.0)
+LOGDIR=$BENCH/logs$SERIES
+FIGURES=$BENCH/figures$SERIES
+mkdir -p "$LOGDIR"
 : > "$FIGURES"
 ns=""; holder=""
 trap 'test -z "$holder" || kill $holder 2>/dev/null; kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
 
+if reason=$(series_unavailable); then
+    echo "bench$SERIES: skipped: $reason"
+    exit 0
+fi
 if ! reason=$(netns_usable); then
     echo "bench: skipped: the benchmarks need redirected connections, and $reason"
     exit 0
@@ -40,38 +46,40 @@ figure() { grep '^bench:' "$1" | sed 's/^bench: //' >> "$FIGURES"; }
 value() { tr ' ' '\n' < "$FIGURES" | sed -n "s/^$1=\\([0-9.-]*\\).*/\\1/p" | tail -n 1; }
 ratio() { awk "BEGIN { printf \"%.3f\", $1 / $2 }"; }
 
+echo "==== wine-wfp $("$WINE_WFP" --version), wineserver $WFP_ROOT/lib/wine/wineserver64"
+echo
 echo "==== ioctl cost against a round trip to the wineserver ===="
-WFP_TEST_REDIRECT=$REDIRECT_SPEC wfp "$BENCH/wfpbench.exe" ${WFP_BENCH_ITERATIONS:-5000} >"$BENCH/ioctl.log" 2>&1
-grep -v '^bench:' "$BENCH/ioctl.log"; figure "$BENCH/ioctl.log"
+WFP_TEST_REDIRECT=$REDIRECT_SPEC wfp "$BENCH/wfpbench.exe" ${WFP_BENCH_ITERATIONS:-5000} >"$LOGDIR/ioctl.log" 2>&1
+grep -v '^bench:' "$LOGDIR/ioctl.log"; figure "$LOGDIR/ioctl.log"
 
 echo
 echo "==== proxied connection setup against a plain accept and connect (target >= 0.9) ===="
-wfp "$BENCH/setupbench.exe" compare 100 21 >"$BENCH/setup.log" 2>&1
-grep -v '^bench:' "$BENCH/setup.log"; figure "$BENCH/setup.log"
+wfp "$BENCH/setupbench.exe" compare 100 21 >"$LOGDIR/setup.log" 2>&1
+grep -v '^bench:' "$LOGDIR/setup.log"; figure "$LOGDIR/setup.log"
 echo "  ratio: $(value proxied_over_plain)"
 
 echo
-echo "==== connect and accept without records: wine-wfp against stock Wine 8.0 (target >= 0.98) ===="
+echo "==== connect and accept without records: wine-wfp against stock Wine $("$STOCK_WINE" --version) (target >= 0.98) ===="
 # pairs of the two run back to back, in alternating order; the ratio is
 # the median of the pairs' ratios, which the machine's drift disturbs less
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 bare_rate() { sed -n 's/^bench: bare_rate=//p' "$1" | tr -d '\r'; }
-: > "$BENCH/bare-ratios"
+: > "$LOGDIR/bare-ratios"
 for i in 1 2 3 4 5 6 7 8 9 10 11; do
     if test $((i % 2)) = 1; then
-        stock "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-stock-$i.log" 2>&1
-        wfp "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-wfp-$i.log" 2>&1
+        stock "$BENCH/setupbench.exe" bare 1000 3 >"$LOGDIR/bare-stock-$i.log" 2>&1
+        wfp "$BENCH/setupbench.exe" bare 1000 3 >"$LOGDIR/bare-wfp-$i.log" 2>&1
     else
-        wfp "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-wfp-$i.log" 2>&1
-        stock "$BENCH/setupbench.exe" bare 1000 3 >"$BENCH/bare-stock-$i.log" 2>&1
+        wfp "$BENCH/setupbench.exe" bare 1000 3 >"$LOGDIR/bare-wfp-$i.log" 2>&1
+        stock "$BENCH/setupbench.exe" bare 1000 3 >"$LOGDIR/bare-stock-$i.log" 2>&1
     fi
-    ratio "$(bare_rate "$BENCH/bare-wfp-$i.log")" "$(bare_rate "$BENCH/bare-stock-$i.log")" >> "$BENCH/bare-ratios"
-    echo >> "$BENCH/bare-ratios"
+    ratio "$(bare_rate "$LOGDIR/bare-wfp-$i.log")" "$(bare_rate "$LOGDIR/bare-stock-$i.log")" >> "$LOGDIR/bare-ratios"
+    echo >> "$LOGDIR/bare-ratios"
 done
-stock_rate=$(for f in "$BENCH"/bare-stock-*.log; do bare_rate "$f"; done | median)
-wfp_rate=$(for f in "$BENCH"/bare-wfp-*.log; do bare_rate "$f"; done | median)
+stock_rate=$(for f in "$LOGDIR"/bare-stock-*.log; do bare_rate "$f"; done | median)
+wfp_rate=$(for f in "$LOGDIR"/bare-wfp-*.log; do bare_rate "$f"; done | median)
 echo "  stock Wine $stock_rate connections/s, wine-wfp $wfp_rate connections/s (medians of 11 runs each)"
-echo "bare_stock_rate=$stock_rate bare_wfp_rate=$wfp_rate bare_wfp_over_stock=$(median < "$BENCH/bare-ratios")" >> "$FIGURES"
+echo "bare_stock_rate=$stock_rate bare_wfp_rate=$wfp_rate bare_wfp_over_stock=$(median < "$LOGDIR/bare-ratios")" >> "$FIGURES"
 echo "  ratio: $(value bare_wfp_over_stock)"
 
 echo
@@ -104,8 +112,8 @@ for kind in redirected plain; do
     WINEPREFIX=$wfp_prefix $IN_NS "$WINESERVER_WFP" -p >/dev/null 2>&1
     pid=$(WINEPREFIX=$wfp_prefix "$WINE_WFP" --server-pid)
     wfp "$BENCH/setupbench.exe" levels 200 2 --levels 100,10000 --cycles 3 \
-        $(test $kind = plain && echo --plain) --status "$(winepath_of "/proc/$pid/status")" >"$BENCH/hold-$kind.log" 2>&1
-    grep -v '^bench:' "$BENCH/hold-$kind.log"; figure "$BENCH/hold-$kind.log"
+        $(test $kind = plain && echo --plain) --status "$(winepath_of "/proc/$pid/status")" >"$LOGDIR/hold-$kind.log" 2>&1
+    grep -v '^bench:' "$LOGDIR/hold-$kind.log"; figure "$LOGDIR/hold-$kind.log"
 done
 WINEPREFIX=$wfp_prefix "$WINESERVER_WFP" -k
 cost_ratio=$(ratio "$(value hold100_rate)" "$(value hold10000_rate)")
@@ -135,6 +143,6 @@ for name in hold100_rss_kb hold10000_rss_kb plainhold100_rss_kb plainhold10000_r
     test "$(value $name)" != -1 || missing="$missing $name"
 done
 if test -n "$missing"; then
-    echo "bench: FAILED: no figure for$missing (see the logs in $BENCH)"
+    echo "bench: FAILED: no figure for$missing (see the logs in $LOGDIR)"
     exit 1
 fi
