@@ -24,7 +24,10 @@ mkdir -p "$tree"
 # edits are what gets packaged
 (cd "$srcdir" && git ls-files -z | xargs -0 tar -cf - ) | tar -C "$tree" -xf -
 
-echo "make-deb: dpkg-buildpackage in $tree (log: $out/build.log)"
+# WINE_TOOLS (the main build's, from 'make deb') spares building Wine's
+# tools again; without it the package builds them
+test -z "$WINE_TOOLS" || test -x "$WINE_TOOLS/tools/winebuild/winebuild" || unset WINE_TOOLS
+echo "make-deb: dpkg-buildpackage in $tree (log: $out/build.log)${WINE_TOOLS:+, with the Wine tools of $WINE_TOOLS}"
 (cd "$tree" && WINE_WFP_SOURCE=$wine_source dpkg-buildpackage -b -uc -us >"$out/build.log" 2>&1) || {
     tail -n 30 "$out/build.log"
     die "dpkg-buildpackage failed"
