@@ -56,7 +56,7 @@ if ! pid=$(holder); then
             mount --bind /tmp "$root/tmp"
             for d; do mkdir -p "$root$d" && mount --bind "$d" "$root$d"; done
             echo $$ > "$pidfile"
-            exec sleep 2147483647' in-root "$root" "$state/$key.new" $dirs </dev/null >/dev/null 2>&1 &
+            exec sleep 2147483647' in-root "$root" "$state/$key.new" $dirs </dev/null >/dev/null 2>&1 9>&- &
         for i in $(seq 100); do test -s "$state/$key.new" && break; sleep 0.05; done
         pid=$(cat "$state/$key.new" 2>/dev/null) || true
         test -n "$pid" && echo "$pid $(start_time "$pid")" > "$state/$key.pid"
