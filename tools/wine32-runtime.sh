@@ -35,7 +35,8 @@ fi
 
 dest=$cache/$version/wine32
 stamp=$dest/.wine-wfp-unpacked
-if test -f "$stamp" && test "$(cat "$stamp")" = "$version"; then
+zlib=usr/lib/i386-linux-gnu/wine/i386-windows/zlib1.dll
+if test -f "$stamp" && test "$(cat "$stamp")" = "$version" && test -f "$dest/$zlib"; then
     say "using the unpacked wine32:i386 $version in $dest"
     echo "$dest"
     exit 0
@@ -56,6 +57,15 @@ for deb in "$work"/debs/*.deb; do
 done
 test -f "$work/root/usr/lib/wine/wine" && test -f "$work/root/usr/lib/i386-linux-gnu/wine/i386-unix/ntdll.so" ||
     die "the packages do not hold the 32-bit loader and ntdll.so where Debian 12 puts them"
+# What libwine:i386's postinst does when installed: Debian builds Wine
+# against libz-mingw-w64, and user32.dll (so every program) imports its
+# zlib1.dll, which the postinst copies in marked as a Wine builtin DLL.
+# Without it no 32-bit program starts ("could not load kernel32.dll").
+mingw_zlib=/usr/i686-w64-mingw32/lib/zlib1.dll
+test -f $mingw_zlib || die "$mingw_zlib is missing; install libz-mingw-w64"
+{ head -c 64 $mingw_zlib
+  printf 'Wine builtin DLL\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+  tail -c +97 $mingw_zlib; } > "$work/root/$zlib"
 echo "$version" > "$work/root/.wine-wfp-unpacked"
 rm -rf "$dest"
 mv "$work/root" "$dest"
