@@ -164,13 +164,16 @@ static uint64_t new_flow_id(void)
 
 /*
  * Configuration: redirection rules and netfilter services, read from the
- * registry again whenever their key changed.
+ * registry again whenever their key changed.  Until something in the
+ * registry changes, a connect() does not even look the keys up.
  */
 
 struct config_cache
 {
     const WCHAR *path;
     data_size_t  path_len;
+    int          read;          /* read once, at registry_changes == generation */
+    unsigned int generation;
     int          present;
     timeout_t    modif;
     unsigned int count;
@@ -274,6 +277,9 @@ static void load_config( struct config_cache *cache,
 {
     timeout_t modif;
 
+    if (cache->read && cache->generation == registry_changes) return;
+    cache->read = 1;
+    cache->generation = registry_changes;
     if (!read_machine_key_values( cache->path, cache->path_len, &modif, NULL, NULL ))
     {
         cache->present = 0;

@@ -75,6 +75,12 @@ client "rule, two proxies, IPv6" [::1]:47081 --expect rule:47011,rule:47012 --co
 client "rule, two proxies, 1000 sequential" 127.0.0.3:47081 --expect rule:47011,rule:47012 --count 1000 --size 1500
 client "rule, two proxies, 200 concurrent" 127.0.0.3:47081 --expect rule:47011,rule:47012 --count 200 --parallel 200 --size 20000
 
+# the wineserver reads the rules again only when the registry changed; a
+# rule removed must not apply to the next connect
+rules remove 20-p2
+client "rule removed: the next connect goes through one proxy again" 127.0.0.3:47081 --expect rule:47011 --count 20
+client "rule removed: the other family still goes through two" [::1]:47081 --expect rule:47011,rule:47012 --count 20
+
 # a client that closes before the listener accepts: the note outlives it
 start late.log "$E2E/origin.exe" --accept-delay 3000 --count 5 127.0.0.1:47013
 wait_for late.log listening || true
