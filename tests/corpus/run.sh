@@ -86,12 +86,16 @@ stop_server()
 same_server()
 {
     now=$(server_pid)
-    if test -n "$now" && test "$now" = "$server" && wfp "$E2E/wfpstat.exe" >/dev/null 2>&1 &&
-       test "$(server_pid)" = "$server"; then
-        return 0
+    _answer=""
+    if test -n "$now" && test "$now" = "$server"; then
+        _answer=$(wfp "$E2E/wfpstat.exe" 2>&1) && test "$(server_pid)" = "$server" && return 0
     fi
     _said=$(tail -n +$((server_log_lines + 1)) "$LOGS/wineserver-$MODE.log" | sort | uniq -c | sed 's/^ *//' | tr '\n' ' ')
-    bad "$1: the wineserver (pid $server) died; it said: ${_said:-nothing}"
+    if test -n "$server" && kill -0 "$server" 2>/dev/null; then
+        bad "$1: the wineserver (pid $server) runs, but wfpstat got no answer: $(echo "$_answer" | tail -n 2 | tr '\n' ' ')"
+    else
+        bad "$1: the wineserver (pid $server) died; it said: ${_said:-nothing}"
+    fi
     # the kernel's line about that very process, if it wrote one
     _kernel=$(dmesg 2>/dev/null | tail -n +$((kernel_lines + 1)) | grep -F "[$server]" | tail -n 2)
     test -z "$_kernel" || echo "$SUITE:     kernel: $_kernel"
