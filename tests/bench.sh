@@ -125,6 +125,58 @@ echo "server_bytes_per_redirected_connection=$per_connection server_bytes_per_pl
 echo "  setup cost ratio: $cost_ratio with redirected connections held, $plain_ratio with plain ones"
 
 echo
+echo "==== instructions in the wineserver per connection, counted by callgrind ===="
+# Wall-clock ratios cannot show a cost of 1%: the machine's noise is
+# larger.  Instruction counts do not depend on it.  Each count is the
+# difference between a run of 1100 and one of 100 iterations (plus their
+# warm-ups), so that starting the process and the prefix cancels out.
+# Which events the poll loop handled together still varies the total a
+# little from run to run; the instructions spent in wine-wfp's own server
+# code (tests/bench/callgrind-share.py) do not, and they are what the
+# hooks add to a plain connection.
+callgrind_run() # PREFIX SERVER-BINARY WINE WINESERVER MODE ITERATIONS: prints "TOTAL WFP"
+{
+    _out=$LOGDIR/callgrind-$(basename "$3")-$5-$6.out
+    WINEPREFIX=$1 "$4" -k 2>/dev/null; WINEPREFIX=$1 "$4" -w 2>/dev/null
+    WINEPREFIX=$1 $IN_NS $RUN_IN valgrind --tool=callgrind --callgrind-out-file="$_out" "$2" -f -p \
+        </dev/null >/dev/null 2>"$_out.log" &
+    _vg=$!
+    # it answers once it listens on its socket (named relative to its
+    # directory, so found by its pid)
+    for _i in $(seq 600); do ss -xlpH 2>/dev/null | grep -q "pid=$_vg," && break; sleep 0.1; done
+    WINEPREFIX=$1 $IN_NS "$3" "$BENCH/setupbench.exe" "$5" "$6" 1 >"$_out.setupbench" 2>&1
+    WINEPREFIX=$1 "$4" -k 2>/dev/null
+    wait $_vg
+    python3 "$WFP_SRCDIR/tests/bench/callgrind-share.py" "$_out"
+}
+per_connection_counts() # PREFIX SERVER-BINARY WINE WINESERVER MODE: prints "TOTAL WFP" per connection
+{
+    _a=$(callgrind_run "$@" 100) && _b=$(callgrind_run "$@" 1100) &&
+    echo "$_a $_b" | awk '{ printf "%.0f %.0f\n", ($3 - $1) / 1100, ($4 - $2) / 1100 }'
+}
+if test -n "$SERIES"; then RUN_IN=$WINE10/in-root; else RUN_IN=; fi
+if ! $RUN_IN sh -c 'command -v valgrind' >/dev/null 2>&1; then
+    echo "  skipped: valgrind is not installed${SERIES:+ in the Debian 13 root}"
+else
+    ours="$wfp_prefix $WFP_ROOT/lib/wine/wineserver64 $WINE_WFP $WINESERVER_WFP"
+    bare=$(per_connection_counts $ours bare)
+    stock_bare=$(per_connection_counts "$stock_prefix" /usr/lib/wine/wineserver64 "$STOCK_WINE" "$STOCK_WINESERVER" bare)
+    proxied=$(per_connection_counts $ours proxied)
+    plain=$(per_connection_counts $ours plain)
+    set -- $bare $stock_bare $proxied $plain
+    echo "instr_bare=$1 instr_bare_wfp=$2 instr_stock_bare=$3 instr_proxied=$5 instr_proxied_wfp=$6" \
+         "instr_plain=$7 instr_plain_wfp=$8" >> "$FIGURES"
+    echo "instr_bare_wfp_over_stock=$(ratio "$1" "$(($1 - $2))")" \
+         "instr_proxied_over_plain=$(ratio "$5" "$7")" >> "$FIGURES"
+    echo "  a plain connect and accept: $1 instructions, $2 of them in wine-wfp's code (Debian's own"
+    echo "  wineserver binary, built with other flags: $3)"
+    echo "  ratio, wine-wfp against the same server without wine-wfp's code: $(value instr_bare_wfp_over_stock)" \
+         "(target <= 1.01)"
+    echo "  a proxied setup: $5 instructions ($6 in wine-wfp's code); the same proxy plain: $7 ($8)"
+    echo "  ratio, proxied against plain: $(value instr_proxied_over_plain)"
+fi
+
+echo
 echo "==== wineserver memory per open redirected connection ===="
 echo "  $per_connection bytes; a plain proxied connection: $per_plain bytes"
 

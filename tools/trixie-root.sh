@@ -14,7 +14,7 @@ set -e
 version=$1
 cache=$2
 root=$cache/$version/trixie-root
-packages="wine64=$version libwine=$version nftables iproute2 procps lintian"
+packages="wine64=$version libwine=$version nftables iproute2 procps lintian valgrind"
 
 say() { echo "trixie-root: $*" >&2; }
 cannot() { say "$*"; exit 2; }
