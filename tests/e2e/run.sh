@@ -197,6 +197,18 @@ else
     bad "records of a process with the same id in another prefix: $(cat "$LOGS/twin-proxy.log" "$LOGS/twin-set.log")"
 fi
 WINEPREFIX=$twin_prefix "$WINESERVER_WFP" -k
+
+# the launcher does not let a stock wineserver serve a program silently
+WINEPREFIX=$twin_prefix "$WINESERVER_WFP" -w
+WINEPREFIX=$twin_prefix "$STOCK_WINESERVER" -p
+if WINEPREFIX=$twin_prefix "$WINE_WFP" "$E2E/overlay-info.exe" >"$LOGS/guard.log" 2>&1; then
+    bad "a prefix served by a stock wineserver: wine-wfp ran the program: $(cat "$LOGS/guard.log")"
+elif grep -q "a different wineserver .* already serves" "$LOGS/guard.log"; then
+    ok "a prefix served by a stock wineserver: wine-wfp refuses, and says which server"
+else
+    bad "a prefix served by a stock wineserver: $(cat "$LOGS/guard.log")"
+fi
+WINEPREFIX=$twin_prefix "$STOCK_WINESERVER" -k
 WINEPREFIX=$prefix "$WINESERVER_WFP" -k
 
 # without the key, a rule still redirects (never fail open): the proxy's
