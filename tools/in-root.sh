@@ -29,12 +29,19 @@ state=/run/wine-wfp
 key=$(echo "$root $dirs" | md5sum | cut -c1-16)
 
 # the pid of the process that keeps the namespace, if it still runs: its
-# pid file holds its pid and its start time, which a reused pid has not
+# pid file holds its pid and its start time, which a reused pid has not,
+# and which root it holds: one that trixie-root.sh has remade since is
+# another directory, and its holder is ended
 start_time() { cut -d' ' -f22 "/proc/$1/stat" 2>/dev/null; }
+root_id=$(stat -L -c %d.%i "$root")
 holder()
 {
-    { read -r pid started < "$state/$key.pid"; } 2>/dev/null || return 1
+    { read -r pid started held < "$state/$key.pid"; } 2>/dev/null || return 1
     test -n "$pid" && test "$(start_time "$pid")" = "$started" || return 1
+    if test "$held" != "$root_id"; then
+        kill "$pid" 2>/dev/null
+        return 1
+    fi
     echo "$pid"
 }
 
@@ -59,7 +66,7 @@ if ! pid=$(holder); then
             exec sleep 2147483647' in-root "$root" "$state/$key.new" $dirs </dev/null >/dev/null 2>&1 9>&- &
         for i in $(seq 100); do test -s "$state/$key.new" && break; sleep 0.05; done
         pid=$(cat "$state/$key.new" 2>/dev/null) || true
-        test -n "$pid" && echo "$pid $(start_time "$pid")" > "$state/$key.pid"
+        test -n "$pid" && echo "$pid $(start_time "$pid") $root_id" > "$state/$key.pid"
         rm -f "$state/$key.new"
         pid=$(holder) || { echo "in-root: could not make the mount namespace for $root" >&2; exit 125; }
     fi
