@@ -93,6 +93,7 @@ done
 
 rm -rf "$out"
 mkdir -p "$out"
+out=$(cd "$out" && pwd)     # format-patch runs in the work tree
 gitx format-patch -q --zero-commit -N --no-signature -o "$out" pristine..HEAD
 (cd "$out" && ls *.patch) > "$out/series"
 say "$(wc -l < "$out/series") patches for Wine $version in $out"
