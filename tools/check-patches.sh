@@ -80,6 +80,13 @@ tools_flag=""
 test -z "$WINE_TOOLS" || ! test -x "$WINE_TOOLS/tools/winebuild/winebuild" || tools_flag="--with-wine-tools=$WINE_TOOLS"
 (cd "$work/build" && ../am/configure "$@" $tools_flag >configure.log 2>&1) || { tail -n 20 "$work/build/configure.log"; die "configure failed"; }
 test -z "$tools_flag" || say "using the Wine tools of $WINE_TOOLS"
+# Debian's fixes/temporary-directory.patch (Wine 10.0) makes the server
+# depend on include/wine/server_tmpdir.h in the build tree, as Debian
+# builds in its source tree
+if test -f "$work/am/include/wine/server_tmpdir.h"; then
+    mkdir -p "$work/build/include/wine"
+    ln -sf "$work/am/include/wine/server_tmpdir.h" "$work/build/include/wine/server_tmpdir.h"
+fi
 targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 # Wine's rules run bison twice for each of its tools' parsers, which a
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
