@@ -86,13 +86,16 @@ stop_server()
 same_server()
 {
     now=$(server_pid)
-    _answer=""
+    _answer=""; _status=none
     if test -n "$now" && test "$now" = "$server"; then
-        _answer=$(wfp "$E2E/wfpstat.exe" 2>&1) && test "$(server_pid)" = "$server" && return 0
+        _answer=$(wfp "$E2E/wfpstat.exe" 2>&1)
+        _status=$?
+        now=$(server_pid)
+        test "$_status" = 0 && test "$now" = "$server" && return 0
     fi
     _said=$(tail -n +$((server_log_lines + 1)) "$LOGS/wineserver-$MODE.log" | sort | uniq -c | sed 's/^ *//' | tr '\n' ' ')
     if test -n "$server" && kill -0 "$server" 2>/dev/null; then
-        bad "$1: the wineserver (pid $server) runs, but wfpstat got no answer: $(echo "$_answer" | tail -n 2 | tr '\n' ' ')"
+        bad "$1: the wineserver (pid $server) runs, but wfpstat got no answer (status $_status, server found: ${now:-none}): $(echo "$_answer" | tail -n 2 | tr '\n' ' ')"
     else
         bad "$1: the wineserver (pid $server) died; it said: ${_said:-nothing}"
     fi
