@@ -142,8 +142,13 @@ callgrind_run() # PREFIX SERVER-BINARY WINE WINESERVER MODE ITERATIONS: prints "
         </dev/null >/dev/null 2>"$_out.log" &
     _vg=$!
     # it answers once it listens on its socket (named relative to its
-    # directory, so found by its pid)
-    for _i in $(seq 600); do ss -xlpH 2>/dev/null | grep -q "pid=$_vg," && break; sleep 0.1; done
+    # directory, so found by its pid, in the namespace it runs in)
+    for _i in $(seq 600); do $IN_NS ss -xlpH 2>/dev/null | grep -q "pid=$_vg," && break; sleep 0.1; done
+    if ! $IN_NS ss -xlpH 2>/dev/null | grep -q "pid=$_vg,"; then
+        echo "bench: the wineserver did not start under callgrind (see $_out.log)" >&2
+        kill $_vg 2>/dev/null
+        return 1
+    fi
     WINEPREFIX=$1 $IN_NS "$3" "$BENCH/setupbench.exe" "$5" "$6" 1 >"$_out.setupbench" 2>&1
     WINEPREFIX=$1 "$4" -k 2>/dev/null
     wait $_vg
@@ -155,15 +160,21 @@ per_connection_counts() # PREFIX SERVER-BINARY WINE WINESERVER MODE: prints "TOT
     echo "$_a $_b" | awk '{ printf "%.0f %.0f\n", ($3 - $1) / 1100, ($4 - $2) / 1100 }'
 }
 if test -n "$SERIES"; then RUN_IN=$WINE10/in-root; else RUN_IN=; fi
+set --
+counted=no
 if ! $RUN_IN sh -c 'command -v valgrind' >/dev/null 2>&1; then
     echo "  skipped: valgrind is not installed${SERIES:+ in the Debian 13 root}"
 else
+    counted=yes
     ours="$wfp_prefix $WFP_ROOT/lib/wine/wineserver64 $WINE_WFP $WINESERVER_WFP"
     bare=$(per_connection_counts $ours bare)
     stock_bare=$(per_connection_counts "$stock_prefix" /usr/lib/wine/wineserver64 "$STOCK_WINE" "$STOCK_WINESERVER" bare)
     proxied=$(per_connection_counts $ours proxied)
     plain=$(per_connection_counts $ours plain)
     set -- $bare $stock_bare $proxied $plain
+fi
+# a count that a failed run left out is reported missing below
+if test $# = 8; then
     echo "instr_bare=$1 instr_bare_wfp=$2 instr_stock_bare=$3 instr_proxied=$5 instr_proxied_wfp=$6" \
          "instr_plain=$7 instr_plain_wfp=$8" >> "$FIGURES"
     echo "instr_bare_wfp_over_stock=$(ratio "$1" "$(($1 - $2))")" \
@@ -191,6 +202,7 @@ for name in rcvbuf_ratio query_records_ratio query_context_ratio set_records_rat
             bare_wfp_over_stock hold10000_over_hold100_cost server_bytes_per_redirected_connection; do
     test -n "$(value $name)" || missing="$missing $name"
 done
+test $counted = no || test -n "$(value instr_bare_wfp_over_stock)" || missing="$missing instr_bare_wfp_over_stock"
 for name in hold100_rss_kb hold10000_rss_kb plainhold100_rss_kb plainhold10000_rss_kb; do
     test "$(value $name)" != -1 || missing="$missing $name"
 done

@@ -48,8 +48,6 @@ def share(path):
                 callee_file = None
             elif line.startswith(('cfi=', 'cfl=')):
                 callee_file = name(line[4:])
-            elif line.startswith('cfn='):
-                pass
             elif line.startswith('calls='):
                 take_next = True
     return total, wfp
