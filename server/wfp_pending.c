@@ -332,23 +332,36 @@ unknown:
 /* Drop the entries that are older than max_age_ms, and those whose
  * connecting socket is closed and gone from the kernel too.  Entries
  * younger than grace_ms are kept without asking: the connection may still
- * be on its way.  Returns how many were dropped. */
+ * be on its way.  A sweep goes on from the bucket where the last one
+ * stopped, and stops once it looked at WFP_PENDING_SWEEP_VISITS entries
+ * or asked the kernel WFP_PENDING_SWEEP_LOOKUPS times: it only collects
+ * garbage (taking an entry checks the connection itself), so its cost per
+ * round stays the same however full the table is.  Returns how many
+ * entries were dropped. */
 unsigned int wfp_pending_sweep( struct wfp_pending_table *table, uint64_t now_ms, uint64_t grace_ms,
                                 uint64_t max_age_ms )
 {
+    unsigned int buckets, visits = 0, lookups = 0, dropped = 0;
     struct wfp_pending **slot, *entry;
-    unsigned int i, dropped = 0;
 
     if (!table->count) return 0;
-    for (i = 0; i < table->bucket_count; i++)
+    for (buckets = 0; buckets < table->bucket_count; buckets++)
     {
-        slot = &table->buckets[i];
+        if (visits >= WFP_PENDING_SWEEP_VISITS || lookups >= WFP_PENDING_SWEEP_LOOKUPS) break;
+        if (table->sweep_cursor >= table->bucket_count) table->sweep_cursor = 0;
+        slot = &table->buckets[table->sweep_cursor++];
         while ((entry = *slot))
         {
             uint64_t age = now_ms > entry->created_ms ? now_ms - entry->created_ms : 0;
+            int drop = age > max_age_ms;
 
-            if (age > max_age_ms ||
-                (!entry->link && age > grace_ms && entry_alive( table, entry ) == WFP_CONNECTION_GONE))
+            visits++;
+            if (!drop && !entry->link && age > grace_ms)
+            {
+                lookups++;
+                drop = entry_alive( table, entry ) == WFP_CONNECTION_GONE;
+            }
+            if (drop)
             {
                 remove_entry( table, slot );
                 wfp_pending_free( entry );

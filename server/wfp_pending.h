@@ -47,6 +47,8 @@
 
 #define WFP_PENDING_MAX              65536   /* connections in flight with records, for all processes */
 #define WFP_PENDING_MAX_PER_PROCESS  16384   /* ... and for one process, unless configured otherwise */
+#define WFP_PENDING_SWEEP_VISITS      1024   /* entries one sweep looks at, at most (plus one chain) */
+#define WFP_PENDING_SWEEP_LOOKUPS       64   /* NETLINK_SOCK_DIAG requests one sweep makes, likewise */
 
 struct wfp_pending_table;
 
@@ -88,6 +90,7 @@ struct wfp_pending_table
     unsigned int         bucket_count;
     unsigned int         count;
     unsigned int         orphans;       /* entries whose connecting socket is closed */
+    unsigned int         sweep_cursor;  /* the bucket the next sweep starts at */
     struct wfp_pending_owner *owners;   /* notes per process, for the cap */
     unsigned int         owner_count, owner_capacity;
     unsigned int         per_process_max;   /* 0 for WFP_PENDING_MAX_PER_PROCESS */

@@ -503,6 +503,82 @@ static void test_sweep( void **state )
     wfp_pending_clear( &table );
 }
 
+static unsigned int lookups;
+
+static enum wfp_liveness counted_alive( const struct wfp_pending *entry )
+{
+    lookups++;
+    return entry->source.port % 2 ? WFP_CONNECTION_GONE : WFP_CONNECTION_ALIVE;
+}
+
+/* A sweep costs the same however full the table is: it looks at a bounded
+ * number of entries and asks the kernel a bounded number of times, and
+ * the sweeps that follow go on where it stopped until every entry was
+ * looked at. */
+static void test_sweep_budget( void **state )
+{
+    enum { COUNT = 20000 };
+    struct wfp_pending_table table = { .alive = counted_alive };
+    static struct wfp_pending *links[COUNT];
+    struct wfp_pending *entry;
+    unsigned int i, dropped, rounds, left, orphans = 0, gone = 0, max_chain = 0;
+
+    (void)state;
+    for (i = 0; i < COUNT; i++)
+    {
+        struct wfp_endpoint ep = v4( 0x0a000001, 1024 + i );
+
+        assert_non_null( (entry = wfp_pending_add( &table, &ep, dest(), i % 4 + 1 )) );
+        entry->created_ms = 0;
+        /* every third connecting socket is still open */
+        if (i % 3) orphans++;
+        else wfp_pending_link( entry, &links[i] );
+    }
+    assert_int_equal( table.orphans, orphans );
+    for (i = 0; i < table.bucket_count; i++)
+    {
+        unsigned int chain = 0;
+        for (entry = table.buckets[i]; entry; entry = entry->next) chain++;
+        if (chain > max_chain) max_chain = chain;
+    }
+
+    /* the orphans whose connection is gone go, a bounded number at a time */
+    for (i = 0; i < COUNT; i++) if (i % 3 && (1024 + i) % 2) gone++;
+    for (rounds = 0, dropped = 0; dropped < gone && rounds <= COUNT; rounds++)
+    {
+        unsigned int before = table.count, now;
+
+        lookups = 0;
+        now = wfp_pending_sweep( &table, 10000, 500, 600000 );
+        assert_int_equal( before - table.count, now );
+        assert_true( lookups < WFP_PENDING_SWEEP_LOOKUPS + max_chain );
+        dropped += now;
+    }
+    assert_int_equal( dropped, gone );
+    assert_true( rounds >= gone / (WFP_PENDING_SWEEP_LOOKUPS + max_chain) );
+    for (i = 0; i < table.bucket_count; i++)
+        for (entry = table.buckets[i]; entry; entry = entry->next)
+            assert_true( entry->link || entry->source.port % 2 == 0 );
+
+    /* past their age everything goes, linked or not, a bounded number at a time */
+    left = table.count;
+    for (rounds = 0; table.count && rounds <= COUNT; rounds++)
+    {
+        unsigned int before = table.count;
+
+        lookups = 0;
+        dropped = wfp_pending_sweep( &table, 10000 + 600001, 500, 600000 );
+        assert_true( dropped <= WFP_PENDING_SWEEP_VISITS + max_chain );
+        assert_int_equal( before - table.count, dropped );
+        assert_int_equal( lookups, 0 );
+    }
+    assert_int_equal( table.count, 0 );
+    assert_int_equal( table.orphans, 0 );
+    assert_true( rounds >= left / (WFP_PENDING_SWEEP_VISITS + max_chain) );
+    for (i = 0; i < COUNT; i++) assert_null( links[i] );
+    wfp_pending_clear( &table );
+}
+
 int main( void )
 {
     const struct CMUnitTest tests[] =
@@ -514,6 +590,7 @@ int main( void )
         cmocka_unit_test( test_liveness ),
         cmocka_unit_test( test_reused_endpoints ),
         cmocka_unit_test( test_sweep ),
+        cmocka_unit_test( test_sweep_budget ),
     };
     return cmocka_run_group_tests_name( "wfp_pending", tests, NULL, NULL );
 }
