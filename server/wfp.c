@@ -431,7 +431,6 @@ int wfp_sock_connect( struct wfp_socket **slot, struct process *process, struct 
     const struct wfp_rule *rule = NULL;
     struct wfp_records records;
     struct wfp_endpoint dst;
-    const uint8_t *key;
     int have_records = 0;
     unsigned int i;
 
@@ -440,9 +439,9 @@ int wfp_sock_connect( struct wfp_socket **slot, struct process *process, struct 
     if (!rules_cache.count && !(wfp && wfp->records)) return 1;
     if (!wfp_endpoint_from_sockaddr( addr, *len, &dst )) return 1;
 
-    /* records are only kept once the key is there; the rules need none */
-    if (wfp && wfp->records && (key = get_key()))
-        have_records = wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ) == WFP_RECORDS_OK;
+    /* SET authenticated them */
+    if (wfp && wfp->records)
+        have_records = wfp_records_read( wfp->records, wfp->records_size, &records ) == WFP_RECORDS_OK;
 
     for (i = 0; i < rules_cache.count && !rule; i++)
     {
@@ -600,8 +599,9 @@ static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info 
     wfp->arrival = NULL;
     wfp->redirect_checked = 1;
     records.hop_count = 0;
-    if (entry->records && wfp_records_decode( entry->records, entry->records_size, key, &records, NULL ))
-        records.hop_count = 0;   /* issued under an older key */
+    /* the connecting socket's own records, authenticated by SET */
+    if (entry->records && wfp_records_read( entry->records, entry->records_size, &records ))
+        records.hop_count = 0;
 
     if (entry->rule_service)
     {
@@ -620,7 +620,7 @@ static void resolve_arrival( struct wfp_socket *wfp, const struct wfp_sock_info 
     {
         result = wfp_socket_add_hop( wfp, &records, &hops[i], key );
         if (result == WFP_STORE_OK)
-            wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL );
+            wfp_records_read( wfp->records, wfp->records_size, &records );
     }
     if (result == WFP_STORE_TOO_MANY_HOPS)
         fprintf( stderr, "wineserver: a connection was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
@@ -698,12 +698,11 @@ static struct wfp_socket *connection_state( struct wfp_socket **slot, const stru
 /* A context describes the redirection that brought an accepted connection
  * here; an outbound socket's records have none.  Returns its size, 0 if
  * there is none. */
-static data_size_t make_context( const struct wfp_socket *wfp, const uint8_t *key,
-                                 uint8_t context[WFP_CONTEXT_DEFAULT_SIZE] )
+static data_size_t make_context( const struct wfp_socket *wfp, uint8_t context[WFP_CONTEXT_DEFAULT_SIZE] )
 {
     struct wfp_hop hop;
 
-    if (!wfp->inbound || wfp->context_none || !wfp_socket_last_hop( wfp, key, &hop )) return 0;
+    if (!wfp->inbound || wfp->context_none || !wfp_socket_last_hop( wfp, &hop )) return 0;
     return wfp_context_default( &hop, context, WFP_CONTEXT_DEFAULT_SIZE );
 }
 
@@ -741,12 +740,12 @@ static void mark_asked_port( int unix_fd )
 
 /* A process that was handed an accepted socket and asks for its records
  * may SET them too (see set_redirect_records). */
-static void add_reader( struct wfp_socket *wfp, const uint8_t *key, const struct process *process )
+static void add_reader( struct wfp_socket *wfp, const struct process *process )
 {
     struct wfp_process_id id;
     struct wfp_hop hop;
 
-    if (!wfp->inbound || !wfp_socket_last_hop( wfp, key, &hop )) return;
+    if (!wfp->inbound || !wfp_socket_last_hop( wfp, &hop )) return;
     get_wfp_process_id( process, &id );
     if (wfp_hop_target_is( &hop, &id )) return;
     if (wfp_socket_add_reader( wfp, hop.flow_id, &id ) == WFP_STORE_TOO_MANY_READERS && debug_level)
@@ -775,12 +774,12 @@ static const void *query_data( struct wfp_socket **slot, const struct wfp_sock_i
     if (code == IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_RECORDS)
     {
         if (wfp->inbound) mark_asked_port( sock->unix_fd );
-        add_reader( wfp, key, process );
+        add_reader( wfp, process );
         *size = wfp->records_size;
         return wfp->records;
     }
 
-    if (!(*size = make_context( wfp, key, context )))
+    if (!(*size = make_context( wfp, context )))
     {
         set_error( STATUS_FWP_NOT_FOUND );
         return NULL;
@@ -830,7 +829,7 @@ void *wfp_accept_output( struct wfp_socket **slot, const struct wfp_sock_info *s
         wfp->records_size <= WFP_RECORDS_MAX_SIZE &&
         (output = malloc( sizeof(*output) )))
     {
-        context_size = make_context( wfp, key, context );
+        context_size = make_context( wfp, context );
         output->handle = handle;
         output->records_size = wfp->records_size;
         output->context_size = context_size;
@@ -908,6 +907,7 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
     struct wfp_socket *wfp;
     const uint8_t *key;
     data_size_t size = get_req_data_size();
+    size_t used;
     uint32_t mark;
 
     /* UDP flows carry their records in control messages, not in this ioctl */
@@ -927,7 +927,7 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
         set_error( STATUS_ACCESS_DENIED );
         return;
     }
-    if ((status = wfp_records_decode( get_req_data(), size, key, &records, NULL )) != WFP_RECORDS_OK)
+    if ((status = wfp_records_decode( get_req_data(), size, key, &records, &used )) != WFP_RECORDS_OK)
     {
         if (debug_level) fprintf( stderr, "wfp: refusing records: %s\n", wfp_records_status_name( status ) );
         set_error( STATUS_INVALID_PARAMETER );
@@ -962,18 +962,12 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
     }
     wfp->marked = !!mark;
 
-    switch (wfp_socket_set_records( wfp, get_req_data(), size, key, &status ))
+    if (wfp_socket_keep_records( wfp, get_req_data(), used ) != WFP_STORE_OK)
     {
-    case WFP_STORE_OK:
-        wfp->redirect_checked = 1;   /* an outbound socket: nothing to ask netfilter */
-        break;
-    case WFP_STORE_NO_MEMORY:
         set_error( STATUS_NO_MEMORY );
-        break;
-    default:
-        set_error( STATUS_INVALID_PARAMETER );
-        break;
+        return;
     }
+    wfp->redirect_checked = 1;   /* an outbound socket: nothing to ask netfilter */
 }
 
 static void query_endpoint_handle( struct wfp_socket **slot, struct async *async )
@@ -1063,7 +1057,7 @@ static void get_original_dst( struct wfp_socket **slot, const struct wfp_sock_in
         set_error( STATUS_INVALID_PARAMETER );
         return;
     }
-    if (!wfp->inbound || !wfp_socket_last_hop( wfp, key, &hop ))
+    if (!wfp->inbound || !wfp_socket_last_hop( wfp, &hop ))
     {
         set_error( STATUS_FWP_NOT_FOUND );
         return;

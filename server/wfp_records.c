@@ -129,34 +129,58 @@ static void sha256_final( struct sha256 *ctx, uint8_t digest[WFP_SHA256_SIZE] )
     for (i = 0; i < 32; i++) digest[i] = ctx->state[i / 4] >> (24 - 8 * (i % 4));
 }
 
-/* HMAC as in RFC 2104 */
-void wfp_hmac_sha256( const uint8_t *key, size_t key_len, const void *data, size_t len,
-                      uint8_t mac[WFP_SHA256_SIZE] )
+/* HMAC as in RFC 2104, with the padded key hashed once (hmac_prepare)
+ * for any number of messages (hmac_compute) */
+
+struct hmac_key
 {
-    uint8_t pad[64], inner[WFP_SHA256_SIZE];
-    struct sha256 ctx;
+    struct sha256 inner, outer;   /* after the key XOR ipad, and XOR opad */
+};
+
+static void hmac_prepare( const uint8_t *key, size_t key_len, struct hmac_key *prepared )
+{
+    uint8_t pad[64];
     unsigned int i;
 
     memset( pad, 0, sizeof(pad) );
     if (key_len > sizeof(pad))
     {
-        sha256_init( &ctx );
-        sha256_update( &ctx, key, key_len );
-        sha256_final( &ctx, pad );
+        sha256_init( &prepared->inner );
+        sha256_update( &prepared->inner, key, key_len );
+        sha256_final( &prepared->inner, pad );
     }
     else if (key_len) memcpy( pad, key, key_len );
 
     for (i = 0; i < sizeof(pad); i++) pad[i] ^= 0x36;
-    sha256_init( &ctx );
-    sha256_update( &ctx, pad, sizeof(pad) );
+    sha256_init( &prepared->inner );
+    sha256_update( &prepared->inner, pad, sizeof(pad) );
+    for (i = 0; i < sizeof(pad); i++) pad[i] ^= 0x36 ^ 0x5c;
+    sha256_init( &prepared->outer );
+    sha256_update( &prepared->outer, pad, sizeof(pad) );
+    memset( pad, 0, sizeof(pad) );
+}
+
+static void hmac_compute( const struct hmac_key *prepared, const void *data, size_t len,
+                          uint8_t mac[WFP_SHA256_SIZE] )
+{
+    uint8_t inner[WFP_SHA256_SIZE];
+    struct sha256 ctx;
+
+    ctx = prepared->inner;
     sha256_update( &ctx, data, len );
     sha256_final( &ctx, inner );
-
-    for (i = 0; i < sizeof(pad); i++) pad[i] ^= 0x36 ^ 0x5c;
-    sha256_init( &ctx );
-    sha256_update( &ctx, pad, sizeof(pad) );
+    ctx = prepared->outer;
     sha256_update( &ctx, inner, sizeof(inner) );
     sha256_final( &ctx, mac );
+}
+
+void wfp_hmac_sha256( const uint8_t *key, size_t key_len, const void *data, size_t len,
+                      uint8_t mac[WFP_SHA256_SIZE] )
+{
+    struct hmac_key prepared;
+
+    hmac_prepare( key, key_len, &prepared );
+    hmac_compute( &prepared, data, len, mac );
 }
 
 /* byte-order helpers; the format does not depend on the host's */
@@ -228,12 +252,23 @@ static int get_hop( const uint8_t *p, struct wfp_hop *hop )
     return hop->protocol == 6 || hop->protocol == 17;
 }
 
+/* A wineserver tags everything with one key: its pads are hashed once,
+ * which saves two of the five SHA-256 blocks of a one-hop tag. */
 static void compute_tag( const uint8_t key[WFP_RECORDS_KEY_SIZE], const uint8_t *data, size_t len,
                          uint8_t tag[WFP_RECORDS_TAG_SIZE] )
 {
+    static uint8_t prepared_for[WFP_RECORDS_KEY_SIZE];
+    static struct hmac_key prepared;
+    static int have_prepared;
     uint8_t mac[WFP_SHA256_SIZE];
 
-    wfp_hmac_sha256( key, WFP_RECORDS_KEY_SIZE, data, len, mac );
+    if (!have_prepared || memcmp( prepared_for, key, WFP_RECORDS_KEY_SIZE ))
+    {
+        hmac_prepare( key, WFP_RECORDS_KEY_SIZE, &prepared );
+        memcpy( prepared_for, key, WFP_RECORDS_KEY_SIZE );
+        have_prepared = 1;
+    }
+    hmac_compute( &prepared, data, len, mac );
     memcpy( tag, mac, WFP_RECORDS_TAG_SIZE );
 }
 
@@ -269,13 +304,12 @@ static int tags_equal( const uint8_t *a, const uint8_t *b )
     return !diff;
 }
 
-/* Decode and authenticate a blob.  Bytes after the declared length are not
- * part of the blob; *used tells the caller how many were. */
-enum wfp_records_status wfp_records_decode( const void *buffer, size_t size,
-                                            const uint8_t key[WFP_RECORDS_KEY_SIZE],
-                                            struct wfp_records *records, size_t *used )
+/* Decode a blob, and authenticate it first unless key is NULL.  Bytes
+ * after the declared length are not part of the blob; *used tells the
+ * caller how many were. */
+static enum wfp_records_status parse( const uint8_t *p, size_t size, const uint8_t *key,
+                                      struct wfp_records *records, size_t *used )
 {
-    const uint8_t *p = buffer;
     uint8_t tag[WFP_RECORDS_TAG_SIZE];
     unsigned int i, hop_count;
     size_t len;
@@ -292,8 +326,11 @@ enum wfp_records_status wfp_records_decode( const void *buffer, size_t size,
     if (size < len) return WFP_RECORDS_TRUNCATED;
 
     /* authenticate before looking at any field */
-    compute_tag( key, p, len - WFP_RECORDS_TAG_SIZE, tag );
-    if (!tags_equal( tag, p + len - WFP_RECORDS_TAG_SIZE )) return WFP_RECORDS_BAD_TAG;
+    if (key)
+    {
+        compute_tag( key, p, len - WFP_RECORDS_TAG_SIZE, tag );
+        if (!tags_equal( tag, p + len - WFP_RECORDS_TAG_SIZE )) return WFP_RECORDS_BAD_TAG;
+    }
 
     records->hop_count = hop_count;
     for (i = 0; i < hop_count; i++)
@@ -302,6 +339,22 @@ enum wfp_records_status wfp_records_decode( const void *buffer, size_t size,
 
     if (used) *used = len;
     return WFP_RECORDS_OK;
+}
+
+/* a blob from outside: SET, or a note of a connection */
+enum wfp_records_status wfp_records_decode( const void *buffer, size_t size,
+                                            const uint8_t key[WFP_RECORDS_KEY_SIZE],
+                                            struct wfp_records *records, size_t *used )
+{
+    if (!key) return WFP_RECORDS_BAD_TAG;
+    return parse( buffer, size, key, records, used );
+}
+
+/* A blob that its holder authenticated when it came in, or made itself:
+ * checking its tag again would only cost. */
+enum wfp_records_status wfp_records_read( const void *buffer, size_t size, struct wfp_records *records )
+{
+    return parse( buffer, size, NULL, records, NULL );
 }
 
 const char *wfp_records_status_name( enum wfp_records_status status )

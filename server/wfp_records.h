@@ -132,6 +132,7 @@ extern size_t wfp_records_encode( const struct wfp_records *records,
 extern enum wfp_records_status wfp_records_decode( const void *buffer, size_t size,
                                                    const uint8_t key[WFP_RECORDS_KEY_SIZE],
                                                    struct wfp_records *records, size_t *used );
+extern enum wfp_records_status wfp_records_read( const void *buffer, size_t size, struct wfp_records *records );
 extern const char *wfp_records_status_name( enum wfp_records_status status );
 extern int wfp_endpoint_equal( const struct wfp_endpoint *a, const struct wfp_endpoint *b );
 extern void wfp_hop_set_target( struct wfp_hop *hop, const struct wfp_process_id *target );

@@ -168,22 +168,16 @@ static void replace_records( struct wfp_socket *wfp, uint8_t *records, size_t si
     wfp->inbound = inbound;
 }
 
-/* Keep a blob that SET handed in, if it is authentic.  Only the blob is
- * kept, not whatever followed it in the caller's buffer: a proxy may hand
- * back its whole query buffer. */
-enum wfp_store_result wfp_socket_set_records( struct wfp_socket *wfp, const void *blob, size_t size,
-                                              const uint8_t key[WFP_RECORDS_KEY_SIZE],
-                                              enum wfp_records_status *status )
+/* Keep a blob that SET handed in and wfp_records_decode() authenticated;
+ * size is the blob's own (its *used), not the caller's buffer's: a proxy
+ * may hand back its whole query buffer. */
+enum wfp_store_result wfp_socket_keep_records( struct wfp_socket *wfp, const void *blob, size_t size )
 {
-    struct wfp_records records;
     uint8_t *copy;
-    size_t used;
 
-    if ((*status = wfp_records_decode( blob, size, key, &records, &used )) != WFP_RECORDS_OK)
-        return WFP_STORE_INVALID;
-    if (!(copy = malloc( used ))) return WFP_STORE_NO_MEMORY;
-    memcpy( copy, blob, used );
-    replace_records( wfp, copy, used, 0 );
+    if (!(copy = malloc( size ))) return WFP_STORE_NO_MEMORY;
+    memcpy( copy, blob, size );
+    replace_records( wfp, copy, size, 0 );
     return WFP_STORE_OK;
 }
 
@@ -211,14 +205,13 @@ enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const struct w
     return WFP_STORE_OK;
 }
 
-int wfp_socket_last_hop( const struct wfp_socket *wfp, const uint8_t key[WFP_RECORDS_KEY_SIZE],
-                         struct wfp_hop *hop )
+/* the socket's records were authenticated, or made, when it got them */
+int wfp_socket_last_hop( const struct wfp_socket *wfp, struct wfp_hop *hop )
 {
     struct wfp_records records;
 
     if (!wfp || !wfp->records) return 0;
-    if (wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ) != WFP_RECORDS_OK)
-        return 0;
+    if (wfp_records_read( wfp->records, wfp->records_size, &records ) != WFP_RECORDS_OK) return 0;
     *hop = records.hops[records.hop_count - 1];
     return 1;
 }

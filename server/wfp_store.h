@@ -96,14 +96,11 @@ extern struct wfp_socket *wfp_socket_get( struct wfp_socket **slot );
 extern void wfp_socket_free( struct wfp_socket *wfp );
 extern void wfp_socket_reset( struct wfp_socket *wfp );
 extern void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from );
-extern enum wfp_store_result wfp_socket_set_records( struct wfp_socket *wfp, const void *blob, size_t size,
-                                                     const uint8_t key[WFP_RECORDS_KEY_SIZE],
-                                                     enum wfp_records_status *status );
+extern enum wfp_store_result wfp_socket_keep_records( struct wfp_socket *wfp, const void *blob, size_t size );
 extern enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const struct wfp_records *earlier,
                                                  const struct wfp_hop *hop,
                                                  const uint8_t key[WFP_RECORDS_KEY_SIZE] );
-extern int wfp_socket_last_hop( const struct wfp_socket *wfp, const uint8_t key[WFP_RECORDS_KEY_SIZE],
-                                struct wfp_hop *hop );
+extern int wfp_socket_last_hop( const struct wfp_socket *wfp, struct wfp_hop *hop );
 extern enum wfp_store_result wfp_socket_add_reader( struct wfp_socket *wfp, uint64_t flow_id,
                                                     const struct wfp_process_id *reader );
 extern int wfp_flow_has_reader( uint64_t flow_id, const struct wfp_process_id *reader );

@@ -62,6 +62,8 @@ static void check_decode( const uint8_t *data, size_t size, int resign )
     memcpy( copy, data, size );
     if (resign) sign( copy, size );
 
+    /* the server reads only blobs it authenticated, but reading any must be safe */
+    wfp_records_read( copy, size, &records );
     if (wfp_records_decode( copy, size, key, &records, &used ) == WFP_RECORDS_OK)
     {
         /* an accepted blob is canonical: encoding it again gives its bytes */

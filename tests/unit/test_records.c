@@ -281,6 +281,54 @@ static void test_wrong_key( void **state )
     assert_int_equal( wfp_records_decode( blob, len, other, &out, NULL ), WFP_RECORDS_BAD_TAG );
 }
 
+/* The prepared key follows the key it is given: tags made with one key,
+ * then another, then the first again, are each those of their key. */
+static void test_key_switch( void **state )
+{
+    uint8_t blob1[WFP_RECORDS_SIZE( 1 )], blob2[sizeof(blob1)], again[sizeof(blob1)];
+    uint8_t other[WFP_RECORDS_KEY_SIZE], mac[WFP_SHA256_SIZE];
+    struct wfp_records records, out;
+
+    (void)state;
+    memcpy( other, key, sizeof(other) );
+    other[0] ^= 1;
+    make_records( &records, 1 );
+    assert_int_equal( wfp_records_encode( &records, key, blob1, sizeof(blob1) ), sizeof(blob1) );
+    assert_int_equal( wfp_records_encode( &records, other, blob2, sizeof(blob2) ), sizeof(blob2) );
+    assert_memory_not_equal( blob1, blob2, sizeof(blob1) );
+    assert_int_equal( wfp_records_encode( &records, key, again, sizeof(again) ), sizeof(again) );
+    assert_memory_equal( blob1, again, sizeof(again) );
+    assert_int_equal( wfp_records_decode( blob2, sizeof(blob2), key, &out, NULL ), WFP_RECORDS_BAD_TAG );
+    assert_int_equal( wfp_records_decode( blob2, sizeof(blob2), other, &out, NULL ), WFP_RECORDS_OK );
+    assert_int_equal( wfp_records_decode( blob1, sizeof(blob1), key, &out, NULL ), WFP_RECORDS_OK );
+
+    /* the tag is the first half of the HMAC of everything before it */
+    wfp_hmac_sha256( key, sizeof(key), blob1, sizeof(blob1) - WFP_RECORDS_TAG_SIZE, mac );
+    assert_memory_equal( mac, blob1 + sizeof(blob1) - WFP_RECORDS_TAG_SIZE, WFP_RECORDS_TAG_SIZE );
+    /* and no key is no authentication */
+    assert_int_equal( wfp_records_decode( blob1, sizeof(blob1), NULL, &out, NULL ), WFP_RECORDS_BAD_TAG );
+}
+
+/* wfp_records_read() is for blobs the server holds: it checks their shape
+ * as decode does, but not their tag. */
+static void test_read( void **state )
+{
+    uint8_t blob[WFP_RECORDS_SIZE( 2 )];
+    struct wfp_records records, out;
+
+    (void)state;
+    make_records( &records, 2 );
+    assert_int_equal( wfp_records_encode( &records, key, blob, sizeof(blob) ), sizeof(blob) );
+    assert_int_equal( wfp_records_read( blob, sizeof(blob), &out ), WFP_RECORDS_OK );
+    assert_int_equal( out.hop_count, 2 );
+    assert_int_equal( out.hops[1].original_dst.port, records.hops[1].original_dst.port );
+    blob[sizeof(blob) - 1] ^= 1;
+    assert_int_equal( wfp_records_read( blob, sizeof(blob), &out ), WFP_RECORDS_OK );
+    assert_int_equal( wfp_records_read( blob, sizeof(blob) - 1, &out ), WFP_RECORDS_TRUNCATED );
+    blob[5] = WFP_RECORDS_MAX_HOPS + 1;
+    assert_int_equal( wfp_records_read( blob, sizeof(blob), &out ), WFP_RECORDS_BAD_LENGTH );
+}
+
 static void test_header_errors( void **state )
 {
     uint8_t blob[WFP_RECORDS_SIZE( 1 )], copy[sizeof(blob)];
@@ -395,6 +443,8 @@ int main( void )
         cmocka_unit_test( test_truncated ),
         cmocka_unit_test( test_trailing_bytes ),
         cmocka_unit_test( test_wrong_key ),
+        cmocka_unit_test( test_key_switch ),
+        cmocka_unit_test( test_read ),
         cmocka_unit_test( test_header_errors ),
         cmocka_unit_test( test_bad_fields ),
         cmocka_unit_test( test_deterministic ),

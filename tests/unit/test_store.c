@@ -80,7 +80,7 @@ static void test_add_hop( void **state )
     assert_int_equal( wfp->records_size, WFP_RECORDS_SIZE( 1 ) );
     assert_int_equal( wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ), WFP_RECORDS_OK );
     assert_int_equal( records.hop_count, 1 );
-    assert_true( wfp_socket_last_hop( wfp, key, &last ) );
+    assert_true( wfp_socket_last_hop( wfp, &last ) );
     assert_int_equal( last.original_dst.port, 8080 );
 
     /* earlier hops come first, the new one last */
@@ -100,7 +100,19 @@ static void test_add_hop( void **state )
     assert_int_equal( wfp->records_size, WFP_RECORDS_SIZE( 3 ) );   /* unchanged */
 
     wfp_socket_free( wfp );
-    assert_false( wfp_socket_last_hop( NULL, key, &last ) );
+    assert_false( wfp_socket_last_hop( NULL, &last ) );
+}
+
+/* what SET does: authenticate, then keep the blob alone */
+static enum wfp_store_result set_records( struct wfp_socket *wfp, const void *blob, size_t size,
+                                          enum wfp_records_status *status )
+{
+    struct wfp_records records;
+    size_t used;
+
+    if ((*status = wfp_records_decode( blob, size, key, &records, &used )) != WFP_RECORDS_OK)
+        return WFP_STORE_INVALID;
+    return wfp_socket_keep_records( wfp, blob, used );
 }
 
 static void test_set_records( void **state )
@@ -119,20 +131,20 @@ static void test_set_records( void **state )
     len = wfp_records_encode( &records, key, blob, sizeof(blob) );
 
     /* a whole query buffer: only the blob at its start is kept */
-    assert_int_equal( wfp_socket_set_records( wfp, blob, sizeof(blob), key, &status ), WFP_STORE_OK );
+    assert_int_equal( set_records( wfp, blob, sizeof(blob), &status ), WFP_STORE_OK );
     assert_int_equal( status, WFP_RECORDS_OK );
     assert_int_equal( wfp->records_size, len );
     assert_memory_equal( wfp->records, blob, len );
     assert_false( wfp->inbound );
-    assert_true( wfp_socket_last_hop( wfp, key, &hop ) );
+    assert_true( wfp_socket_last_hop( wfp, &hop ) );
     assert_int_equal( hop.original_dst.port, 443 );
 
     /* refused blobs leave the socket as it was */
     blob[10] ^= 1;
-    assert_int_equal( wfp_socket_set_records( wfp, blob, len, key, &status ), WFP_STORE_INVALID );
+    assert_int_equal( set_records( wfp, blob, len, &status ), WFP_STORE_INVALID );
     assert_int_equal( status, WFP_RECORDS_BAD_TAG );
     assert_int_equal( wfp->records_size, len );
-    assert_int_equal( wfp_socket_set_records( wfp, blob, 3, key, &status ), WFP_STORE_INVALID );
+    assert_int_equal( set_records( wfp, blob, 3, &status ), WFP_STORE_INVALID );
     assert_int_equal( status, WFP_RECORDS_TRUNCATED );
 
     /* a second SET replaces the first */
@@ -140,9 +152,9 @@ static void test_set_records( void **state )
     records.hop_count = 2;
     make_hop( &records.hops[1], 8443 );
     len = wfp_records_encode( &records, key, blob, sizeof(blob) );
-    assert_int_equal( wfp_socket_set_records( wfp, blob, len, key, &status ), WFP_STORE_OK );
+    assert_int_equal( set_records( wfp, blob, len, &status ), WFP_STORE_OK );
     assert_int_equal( wfp->records_size, WFP_RECORDS_SIZE( 2 ) );
-    assert_true( wfp_socket_last_hop( wfp, key, &hop ) );
+    assert_true( wfp_socket_last_hop( wfp, &hop ) );
     assert_int_equal( hop.original_dst.port, 8443 );
 
     wfp_socket_free( wfp );
