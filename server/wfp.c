@@ -76,9 +76,6 @@
 #define LINUX_SO_ORIGINAL_DST       80
 #define LINUX_IP6T_SO_ORIGINAL_DST  80
 
-/* NtStatusToWSAError in ws2_32 turns this into WSAENOPROTOOPT. */
-#define STATUS_WSAENOPROTOOPT  (0xc0010000 | WSAENOPROTOOPT)
-
 /* how often the connections in flight are checked, and how long one may wait */
 #define SWEEP_INTERVAL_MS   2000
 #define PENDING_GRACE_MS    2000
@@ -670,9 +667,10 @@ static struct wfp_socket *connection_state( struct wfp_socket **slot, const stru
 {
     struct wfp_socket *wfp;
 
+    /* ws2_32 tells programs WSAENOPROTOOPT */
     if (!is_tcp( sock ))
     {
-        set_error( STATUS_WSAENOPROTOOPT );
+        set_error( STATUS_NOT_SUPPORTED );
         return NULL;
     }
     if (!sock->connected)
@@ -1077,11 +1075,27 @@ static void get_original_dst( struct wfp_socket **slot, const struct wfp_sock_in
     reply_data( async, addr, size );
 }
 
+/* Only a wineserver started with WINE_WFP_STATS=1 in its environment (the
+ * test suites) answers: for any other program the code does not exist. */
+static int stats_enabled(void)
+{
+    static int enabled = -1;
+    const char *value;
+
+    if (enabled < 0) enabled = (value = getenv( "WINE_WFP_STATS" )) && !strcmp( value, "1" );
+    return enabled;
+}
+
 /* what the redirect state of this wineserver takes, for tests and soak runs */
 static void get_stats( struct async *async )
 {
     struct afd_wfp_stats stats;
 
+    if (!stats_enabled())
+    {
+        set_error( STATUS_NOT_SUPPORTED );
+        return;
+    }
     if (get_reply_max_size() < sizeof(stats))
     {
         set_error( STATUS_BUFFER_TOO_SMALL );

@@ -34,13 +34,6 @@ struct wfp_sock_info
     unsigned int   connected : 1;
 };
 
-/* The IOCTL_AFD_WINE_*WFP* codes (function numbers 1000 to 1099). */
-static inline int is_wfp_ioctl( unsigned int code )
-{
-    unsigned int function = (code >> 2) & 0xfff;
-    return (code >> 16) == FILE_DEVICE_NETWORK && function >= 1000 && function < 1100;
-}
-
 /* Outside wfp_sock_ioctl, which serves a request, nothing here uses
  * current: the hooks that can run from the poll loop (accept completion)
  * are given the process they work for. */

@@ -27,6 +27,8 @@ PREFIXES=$WFP_BUILDDIR/build/prefixes$SERIES
 # make check-valgrind: servers started with -p run under memcheck
 test -z "$WFP_VALGRIND" || WINESERVER_WFP=$WFP_SRCDIR/tests/valgrind-wineserver.sh
 export WINEDEBUG=${WINEDEBUG:--all}
+# the wineservers the suites start answer wfpstat (IOCTL_AFD_WINE_GET_WFP_STATS)
+export WINE_WFP_STATS=1
 # no Mono, no Gecko; and no Wayland driver, which Wine 10.0 tries first and
 # which says on every start that there is no Wayland session
 export WINEDLLOVERRIDES=${WINEDLLOVERRIDES:-mscoree,mshtml=;winewayland.drv=d}

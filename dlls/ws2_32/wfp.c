@@ -221,14 +221,22 @@ static BOOL query_cached( SOCKET s, DWORD afd_code, void *out_buff, DWORD out_si
     return found;
 }
 
-/* Every socket of the wineserver knows these codes; another kind of handle
- * (a file, say) answers that it does not support them. */
+/* The wineserver supports these codes on TCP sockets only: on any other
+ * socket the answer is WSAENOPROTOOPT, as Windows documents for the
+ * queries.  Any other handle (a file, say) is not a socket at all. */
 static DWORD wfp_server_ioctl( SOCKET s, DWORD code, void *in_buff, DWORD in_size, void *out_buff, DWORD out_size,
                                DWORD *ret_size, OVERLAPPED *overlapped,
                                LPWSAOVERLAPPED_COMPLETION_ROUTINE completion )
 {
     DWORD ret = server_ioctl_sock( s, code, in_buff, in_size, out_buff, out_size, ret_size, overlapped, completion );
-    return ret == WSAEOPNOTSUPP ? WSAENOTSOCK : ret;
+    struct afd_get_info_params info;
+    IO_STATUS_BLOCK io;
+
+    if (ret != WSAEOPNOTSUPP) return ret;
+    if (NtDeviceIoControlFile( (HANDLE)s, NULL, NULL, NULL, &io, IOCTL_AFD_WINE_GET_INFO, NULL, 0,
+                               &info, sizeof(info) ))
+        return WSAENOTSOCK;
+    return WSAENOPROTOOPT;
 }
 
 /* After a query failed with WSAEFAULT: was the buffer too small (then the
@@ -348,79 +356,4 @@ int wfp_ioctl( SOCKET s, DWORD code, void *in_buff, DWORD in_size, void *out_buf
     }
     SetLastError( WSAEOPNOTSUPP );
     return -1;
-}
-
-/* The options handled here: IP(V6)_WFP_REDIRECT_RECORDS/_CONTEXT, and for
- * getsockopt everything at SOL_IP and SOL_IPV6 (SO_ORIGINAL_DST).  They are
- * dispatched before socket.c looks at any pointer, so that bad ones give
- * WSAEFAULT here. */
-BOOL wfp_handles_sockopt( int level, int optname, BOOL set )
-{
-    switch (level)
-    {
-    case IPPROTO_IP:
-    case IPPROTO_IPV6:
-        return optname == IP_WFP_REDIRECT_RECORDS || optname == IP_WFP_REDIRECT_CONTEXT;
-    case SOL_IP:
-    case SOL_IPV6:
-        return !set;
-    }
-    return FALSE;
-}
-
-int wfp_getsockopt( SOCKET s, int level, int optname, char *optval, int *optlen )
-{
-    DWORD ret, size;
-    ULONG code;
-    int len;
-
-    TRACE( "socket %#Ix, level %#x, optname %#x, optval %p, optlen %p\n", s, level, optname, optval, optlen );
-
-    if (!optlen || !wfp_copy( &len, optlen, sizeof(len) ) || len <= 0)
-    {
-        SetLastError( WSAEFAULT );
-        return -1;
-    }
-    if (level == SOL_IP || level == SOL_IPV6)
-    {
-        if (optname != SO_ORIGINAL_DST)
-        {
-            FIXME( "unrecognized option %#x at level %#x\n", optname, level );
-            SetLastError( WSAENOPROTOOPT );
-            return -1;
-        }
-        code = level == SOL_IP ? IOCTL_AFD_WINE_GET_SO_ORIGINAL_DST : IOCTL_AFD_WINE_GET_IP6T_SO_ORIGINAL_DST;
-    }
-    else code = optname == IP_WFP_REDIRECT_RECORDS ? IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_RECORDS
-                                                   : IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_CONTEXT;
-
-    /* ntdll checks that optval is writable */
-    if (!(ret = wfp_server_ioctl( s, code, NULL, 0, optval, len, &size, NULL, NULL )))
-    {
-        len = size;
-        if (!wfp_copy( optlen, &len, sizeof(len) )) ret = WSAEFAULT;
-    }
-    SetLastError( ret );
-    return ret ? -1 : 0;
-}
-
-/* IP(V6)_WFP_REDIRECT_RECORDS/_CONTEXT: a DWORD flag */
-int wfp_setsockopt( SOCKET s, int level, int optname, const char *optval, int optlen )
-{
-    ULONG code = optname == IP_WFP_REDIRECT_RECORDS ? IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_RECORDS
-                                                    : IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_CONTEXT;
-    DWORD value, ret, size;
-
-    TRACE( "socket %#Ix, level %#x, optname %#x, optval %p, optlen %d\n", s, level, optname, optval, optlen );
-
-    if (optlen < (int)sizeof(value) || !optval || !wfp_copy( &value, optval, sizeof(value) ))
-    {
-        SetLastError( WSAEFAULT );
-        return -1;
-    }
-    if (value)
-        FIXME( "option %#x is kept, but no redirect control messages are delivered for datagrams\n", optname );
-    ret = wfp_server_ioctl( s, code, &value, sizeof(value), NULL, 0, &size, NULL, NULL );
-    SetLastError( ret );
-    return ret ? -1 : 0;
 }

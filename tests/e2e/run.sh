@@ -209,6 +209,18 @@ else
     bad "a prefix served by a stock wineserver: $(cat "$LOGS/guard.log")"
 fi
 WINEPREFIX=$twin_prefix "$STOCK_WINESERVER" -k
+
+# the statistics ioctl is the test suites' alone: a wineserver started
+# without WINE_WFP_STATS=1 answers it as a code it does not know
+WINEPREFIX=$twin_prefix "$WINESERVER_WFP" -w
+if WINEPREFIX=$twin_prefix env -u WINE_WFP_STATS "$WINE_WFP" "$E2E/wfpstat.exe" >"$LOGS/nostats.log" 2>&1; then
+    bad "a wineserver started without WINE_WFP_STATS answered wfpstat: $(cat "$LOGS/nostats.log")"
+elif grep -q "status 0xc00000bb" "$LOGS/nostats.log"; then
+    ok "a wineserver started without WINE_WFP_STATS: the statistics ioctl is STATUS_NOT_SUPPORTED"
+else
+    bad "wfpstat against a wineserver without WINE_WFP_STATS: $(cat "$LOGS/nostats.log")"
+fi
+WINEPREFIX=$twin_prefix "$WINESERVER_WFP" -k
 WINEPREFIX=$prefix "$WINESERVER_WFP" -k
 
 # without the key, a rule still redirects (never fail open): the proxy's
