@@ -987,56 +987,6 @@ static void query_endpoint_handle( struct wfp_socket **slot, struct async *async
     reply_data( async, &wfp->endpoint_handle, sizeof(wfp->endpoint_handle) );
 }
 
-/* IP_WFP_REDIRECT_RECORDS and IP_WFP_REDIRECT_CONTEXT (and the IPV6_ twins)
- * ask for the records of a datagram flow as control data.  Windows keeps
- * them as boolean options of datagram sockets and refuses them on TCP. */
-static void get_ip_redirect_option( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
-                                    struct async *async )
-{
-    DWORD value = 0;
-
-    if (is_tcp( sock ))
-    {
-        set_error( STATUS_INVALID_PARAMETER );
-        return;
-    }
-    if (get_reply_max_size() < sizeof(value))
-    {
-        set_error( STATUS_BUFFER_TOO_SMALL );
-        return;
-    }
-    if (*slot)
-        value = code == IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_RECORDS ? (*slot)->ip_redirect_records
-                                                                   : (*slot)->ip_redirect_context;
-    reply_data( async, &value, sizeof(value) );
-}
-
-static void set_ip_redirect_option( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code )
-{
-    struct wfp_socket *wfp;
-    DWORD value;
-
-    if (is_tcp( sock ))
-    {
-        set_error( STATUS_INVALID_PARAMETER );
-        return;
-    }
-    if (get_req_data_size() < sizeof(value))
-    {
-        set_error( STATUS_BUFFER_TOO_SMALL );
-        return;
-    }
-    memcpy( &value, get_req_data(), sizeof(value) );
-    if (!value && !*slot) return;   /* the default; no need for state */
-    if (!(wfp = wfp_socket_get( slot )))
-    {
-        set_error( STATUS_NO_MEMORY );
-        return;
-    }
-    if (code == IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_RECORDS) wfp->ip_redirect_records = !!value;
-    else wfp->ip_redirect_context = !!value;
-}
-
 /* getsockopt(SOL_IP, SO_ORIGINAL_DST) and (SOL_IPV6, IP6T_SO_ORIGINAL_DST):
  * where the client meant to connect before it was redirected here. */
 static void get_original_dst( struct wfp_socket **slot, const struct wfp_sock_info *sock, unsigned int code,
@@ -1139,16 +1089,6 @@ void wfp_sock_ioctl( struct wfp_socket **slot, const struct wfp_sock_info *sock,
 
     case IOCTL_AFD_WINE_QUERY_WFP_ALE_ENDPOINT_HANDLE:
         query_endpoint_handle( slot, async );
-        return;
-
-    case IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_RECORDS:
-    case IOCTL_AFD_WINE_GET_IP_WFP_REDIRECT_CONTEXT:
-        get_ip_redirect_option( slot, sock, code, async );
-        return;
-
-    case IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_RECORDS:
-    case IOCTL_AFD_WINE_SET_IP_WFP_REDIRECT_CONTEXT:
-        set_ip_redirect_option( slot, sock, code );
         return;
 
     case IOCTL_AFD_WINE_GET_SO_ORIGINAL_DST:

@@ -54,8 +54,6 @@ struct wfp_socket
     unsigned int redirect_checked : 1;  /* the records of the connection are settled */
     unsigned int context_none : 1;      /* the rule that redirected it gives no context */
     unsigned int marked : 1;            /* SET gave the socket an SO_MARK */
-    unsigned int ip_redirect_records : 1;   /* IP_WFP_REDIRECT_RECORDS option value */
-    unsigned int ip_redirect_context : 1;   /* IP_WFP_REDIRECT_CONTEXT option value */
     unsigned int connect_pending : 1;   /* connect() is under way with the fields below */
     uint8_t      connect_rule_context;  /* enum wfp_context_layout of the rule */
     uint16_t     connect_rule_service;  /* the rule that redirected this connect(), or 0 */

@@ -115,6 +115,12 @@ static const int option_errors[] =
 {
     WSAEFAULT, WSAEINVAL, WSAENOTSOCK, WSAENOTCONN, WSAENOPROTOOPT, WSAENOBUFS, FWP_E_NOT_FOUND, 0
 };
+/* Wine's setsockopt does not look the handle up first: a file answers the
+ * option's ioctl as it answers any it does not know */
+static const int set_option_errors[] =
+{
+    WSAEFAULT, WSAEINVAL, WSAENOTSOCK, WSAENOTCONN, WSAENOPROTOOPT, WSAENOBUFS, WSAEOPNOTSUPP, 0
+};
 
 static const char *error_name( int error )
 {
@@ -129,6 +135,7 @@ static const char *error_name( int error )
     case WSAEISCONN: return "WSAEISCONN";
     case WSAEACCES: return "WSAEACCES";
     case WSAENOBUFS: return "WSAENOBUFS";
+    case WSAEOPNOTSUPP: return "WSAEOPNOTSUPP";
     case FWP_E_NOT_FOUND: return "FWP_E_NOT_FOUND";
     default: return "(undocumented)";
     }
@@ -605,23 +612,29 @@ static void fuzz_option( unsigned int *rng )
 {
     static const int levels[] = { IPPROTO_IP, IPPROTO_IPV6, SOL_IP, SOL_IPV6 };
     static const int names[] = { IP_WFP_REDIRECT_RECORDS, IP_WFP_REDIRECT_CONTEXT, SO_ORIGINAL_DST, 0x3010 };
-    int level = levels[next_random( rng ) % 4], name = names[next_random( rng ) % 4], len, ret;
+    int level = levels[next_random( rng ) % 4], name = names[next_random( rng ) % 4], len, ret, set;
     char value[256];
     void *optval = value;
     int *optlen = &len;
 
     if (level == IPPROTO_IP || level == IPPROTO_IPV6) name = names[next_random( rng ) % 2];
+    set = level != SOL_IP && level != SOL_IPV6 && next_random( rng ) % 2;
     len = (int)odd_size( rng );
     if (len > (int)sizeof(value) || len < 0) len = next_random( rng ) % 2 ? (int)sizeof(value) : -1;
+    /* The options are case labels of getsockopt and setsockopt, which check
+     * optval and optlen for NULL, for a value passed instead of a pointer
+     * (setsockopt) and their lengths, as for every option; whether a
+     * pointer is mapped they do not check, for any option: no wild
+     * pointers here (WSAIoctl gets them, below). */
     switch (next_random( rng ) % 6)
     {
-    case 0: optval = bad_pointer( rng ); break;
+    case 0: optval = set ? (void *)1 : NULL; break;
     case 1: optval = NULL; break;
-    case 2: optlen = bad_pointer( rng ); break;
+    case 2: if (!set) optlen = NULL; break;
     }
     memset( value, next_random( rng ) % 2, sizeof(value) );
 
-    if (next_random( rng ) % 2 || level == SOL_IP || level == SOL_IPV6)
+    if (!set)
     {
         ret = getsockopt( pick_socket( rng ), level, name, optval, optlen );
         check( "getsockopt", ret, WSAGetLastError(), option_errors );
@@ -629,7 +642,7 @@ static void fuzz_option( unsigned int *rng )
     else
     {
         ret = setsockopt( pick_socket( rng ), level, name, optval, len );
-        check( "setsockopt", ret, WSAGetLastError(), option_errors );
+        check( "setsockopt", ret, WSAGetLastError(), set_option_errors );
     }
 }
 
