@@ -136,7 +136,7 @@ echo "==== instructions in the wineserver per connection, counted by callgrind =
 # hooks add to a plain connection.
 callgrind_run() # PREFIX SERVER-BINARY WINE WINESERVER MODE ITERATIONS: prints "TOTAL WFP"
 {
-    _out=$LOGDIR/callgrind-$(basename "$3")-$5-$6.out
+    _out=$LOGDIR/callgrind-$(basename "$3")-$(echo "$5" | tr : -)-$6.out
     WINEPREFIX=$1 "$4" -k 2>/dev/null; WINEPREFIX=$1 "$4" -w 2>/dev/null
     WINEPREFIX=$1 $IN_NS $RUN_IN valgrind --tool=callgrind --callgrind-out-file="$_out" "$2" -f -p \
         </dev/null >/dev/null 2>"$_out.log" &
@@ -149,7 +149,14 @@ callgrind_run() # PREFIX SERVER-BINARY WINE WINESERVER MODE ITERATIONS: prints "
         kill $_vg 2>/dev/null
         return 1
     fi
-    WINEPREFIX=$1 $IN_NS "$3" "$BENCH/setupbench.exe" "$5" "$6" 1 >"$_out.setupbench" 2>&1
+    # MODE held:N (plainheld:N): the setups while N redirected (plain)
+    # connections are held
+    case $5 in
+    held:*) set -- "$1" "$2" "$3" "$4" held "$6" "${5#held:}" ;;
+    plainheld:*) set -- "$1" "$2" "$3" "$4" held "$6" "${5#plainheld:}" --plain ;;
+    *) set -- "$@" 1 ;;
+    esac
+    WINEPREFIX=$1 $IN_NS "$3" "$BENCH/setupbench.exe" "$5" "$6" "$7" $8 >"$_out.setupbench" 2>&1
     WINEPREFIX=$1 "$4" -k 2>/dev/null
     wait $_vg
     python3 "$WFP_SRCDIR/tests/bench/callgrind-share.py" "$_out"
@@ -171,10 +178,18 @@ else
     stock_bare=$(per_connection_counts "$stock_prefix" /usr/lib/wine/wineserver64 "$STOCK_WINE" "$STOCK_WINESERVER" bare)
     proxied=$(per_connection_counts $ours proxied)
     plain=$(per_connection_counts $ours plain)
-    set -- $bare $stock_bare $proxied $plain
+    # what holding connections costs a setup, without the machine's noise:
+    # the notes, their sweep and the records of 10,000 redirected
+    # connections against 100's, and the same for plain ones, which tells
+    # what Wine itself spends on 10,000 more handles and sockets
+    held100=$(per_connection_counts $ours held:100)
+    held10000=$(per_connection_counts $ours held:10000)
+    plainheld100=$(per_connection_counts $ours plainheld:100)
+    plainheld10000=$(per_connection_counts $ours plainheld:10000)
+    set -- $bare $stock_bare $proxied $plain $held100 $held10000 $plainheld100 $plainheld10000
 fi
 # a count that a failed run left out is reported missing below
-if test $# = 8; then
+if test $# = 16; then
     echo "instr_bare=$1 instr_bare_wfp=$2 instr_stock_bare=$3 instr_proxied=$5 instr_proxied_wfp=$6" \
          "instr_plain=$7 instr_plain_wfp=$8" >> "$FIGURES"
     echo "instr_bare_wfp_over_stock=$(ratio "$1" "$(($1 - $2))")" \
@@ -185,6 +200,16 @@ if test $# = 8; then
          "(target <= 1.01)"
     echo "  a proxied setup: $5 instructions ($6 in wine-wfp's code); the same proxy plain: $7 ($8)"
     echo "  ratio, proxied against plain: $(value instr_proxied_over_plain)"
+    echo "instr_held100=$9 instr_held100_wfp=${10} instr_held10000=${11} instr_held10000_wfp=${12}" \
+         "instr_plainheld100=${13} instr_plainheld10000=${15}" >> "$FIGURES"
+    echo "instr_held10000_over_held100=$(ratio "${11}" "$9")" \
+         "instr_held10000_over_held100_wfp=$(ratio "${12}" "${10}")" \
+         "instr_plainheld10000_over_plainheld100=$(ratio "${15}" "${13}")" >> "$FIGURES"
+    echo "  a proxied setup with 100 redirected connections held: $9 instructions (${10} in wine-wfp's code);"
+    echo "  with 10,000 held: ${11} (${12}); with 100 and 10,000 plain connections held: ${13} and ${15}"
+    echo "  ratio, 10,000 redirected held against 100: $(value instr_held10000_over_held100) in all," \
+         "$(value instr_held10000_over_held100_wfp) in wine-wfp's code (target <= 1.05); plain held:" \
+         "$(value instr_plainheld10000_over_plainheld100)"
 fi
 
 echo
@@ -203,6 +228,8 @@ for name in rcvbuf_ratio query_records_ratio query_context_ratio set_records_rat
     test -n "$(value $name)" || missing="$missing $name"
 done
 test $counted = no || test -n "$(value instr_bare_wfp_over_stock)" || missing="$missing instr_bare_wfp_over_stock"
+test $counted = no || test -n "$(value instr_held10000_over_held100_wfp)" ||
+    missing="$missing instr_held10000_over_held100_wfp"
 for name in hold100_rss_kb hold10000_rss_kb plainhold100_rss_kb plainhold10000_rss_kb; do
     test "$(value $name)" != -1 || missing="$missing $name"
 done

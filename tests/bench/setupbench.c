@@ -18,6 +18,7 @@
  * usage: setupbench.exe MODE ITERATIONS ROUNDS
  *        setupbench.exe compare ITERATIONS ROUNDS
  *        setupbench.exe levels ITERATIONS ROUNDS --levels A,B --cycles C [--plain] [--status FILE]
+ *        setupbench.exe held ITERATIONS HELD [--plain]
  *
  * --levels A,B --cycles C measures the proxied setup rate while A, then B
  * proxied connections are held open, C times in turn, so that drift
@@ -29,6 +30,11 @@
  * socket with records and a note per held connection, at one descriptor
  * each.  --plain holds plain connections instead.  With --status FILE
  * (the wineserver's /proc status file), VmRSS is reported at each level.
+ *
+ * held holds HELD redirected (or plain) connections open as levels does,
+ * then makes ITERATIONS proxied setups and closes everything: for counting
+ * the wineserver's instructions (bench.sh), where only the number of
+ * setups differs between two runs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,7 +188,7 @@ int main( int argc, char **argv )
     int iterations, rounds, cycles = 1, levels[2] = { 0, 0 }, plain_hold = 0, i, r, c;
     const char *status = NULL;
     enum mode mode = MODE_PROXIED;
-    int compare_modes = 0, level_modes = 0;
+    int compare_modes = 0, level_modes = 0, held_mode = 0;
     long rss[2] = { -1, -1 };
     WSADATA data;
 
@@ -190,6 +196,7 @@ int main( int argc, char **argv )
     if (argc < 4) return 2;
     if (!strcmp( argv[1], "compare" )) compare_modes = 1;
     else if (!strcmp( argv[1], "levels" )) level_modes = 1;
+    else if (!strcmp( argv[1], "held" )) held_mode = 1;
     else if (!strcmp( argv[1], "plain" )) mode = MODE_PLAIN;
     else if (!strcmp( argv[1], "bare" )) mode = MODE_BARE;
     else if (strcmp( argv[1], "proxied" )) return 2;
@@ -203,7 +210,7 @@ int main( int argc, char **argv )
         else if (!strcmp( argv[i], "--status" ) && i + 1 < argc) status = argv[++i];
         else return 2;
     }
-    if (iterations < 1 || rounds < 1 || cycles < 1 || rounds * cycles > 64) return 2;
+    if (iterations < 1 || rounds < 1 || cycles < 1 || (!held_mode && rounds * cycles > 64)) return 2;
 
     if (status) status_file = CreateFileA( status, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
                                            OPEN_EXISTING, 0, NULL );
@@ -214,6 +221,16 @@ int main( int argc, char **argv )
     proxy_listener = listener( "127.0.0.1", 18080 );
     origin_listener_redirected = listener( "127.0.0.2", 8080 );
     origin_listener_plain = listener( "127.0.0.3", 8080 );
+
+    if (held_mode)
+    {
+        /* ROUNDS is the number of connections held */
+        if (!(held = calloc( rounds + 1, sizeof(*held) ))) return 1;
+        hold_connections( rounds, plain_hold );
+        run_round( MODE_PROXIED, iterations );
+        hold_connections( 0, 0 );
+        return 0;
+    }
 
     if (level_modes)
     {
