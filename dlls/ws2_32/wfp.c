@@ -221,9 +221,10 @@ static BOOL query_cached( SOCKET s, DWORD afd_code, void *out_buff, DWORD out_si
     return found;
 }
 
-/* The wineserver supports these codes on TCP sockets only: on any other
- * socket the answer is WSAENOPROTOOPT, as Windows documents for the
- * queries.  Any other handle (a file, say) is not a socket at all. */
+/* The wineserver answers the queries on TCP sockets only, and any other
+ * socket with STATUS_NOT_SUPPORTED: WSAENOPROTOOPT, as Windows documents
+ * for them.  A handle that is no socket at all (a file, say) gives the
+ * same status; IOCTL_AFD_WINE_GET_INFO tells the two apart. */
 static DWORD wfp_server_ioctl( SOCKET s, DWORD code, void *in_buff, DWORD in_size, void *out_buff, DWORD out_size,
                                DWORD *ret_size, OVERLAPPED *overlapped,
                                LPWSAOVERLAPPED_COMPLETION_ROUTINE completion )
