@@ -4,21 +4,40 @@
 # redirect rule, and the test is told which port is redirected to which;
 # otherwise the redirected cases skip() and say why.
 #
-# usage: conformance.sh WS2_32_TEST_EXE [SUITE]
+# usage: conformance.sh WS2_32_TEST_EXE [SUITE [CORE_BIN_DIR]]
 # SUITE names the result (conformance, or conformance-i386 for the 32-bit
-# test program).
+# test program).  CORE_BIN_DIR holds a wineserver and a ws2_32.dll built
+# from the wfp-core patch set alone ('make check-patches' keeps them): the
+# test then runs over those, without a redirector, and every redirected
+# case must skip.
 . "$WFP_SRCDIR/tests/lib.sh"
 
 testexe=$1
 suite=${2:-conformance}
+core=$3
 log=$WFP_BUILDDIR/build/$suite$SERIES.log
 trap 'kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
+
+if test -n "$core"; then
+    # wine-wfp's root, with the core's wineserver and ws2_32.dll
+    root=$WFP_BUILDDIR/build/$suite-root
+    rm -rf "$root"
+    cp -a "$WFP_ROOT" "$root"
+    cp "$core/wineserver" "$root/lib/wine/wineserver64"
+    cp "$core/ws2_32.dll" "$root/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll"
+    sed "s|^root=.*|root='$root'|" "$WINE_WFP" > "$root/wine-wfp"
+    chmod +x "$root/wine-wfp"
+    WINE_WFP=$root/wine-wfp
+fi
 
 prefix=$(fresh_prefix "$suite" wfp)
 export WINEPREFIX=$prefix
 
 ns=""
-if reason=$(netns_usable); then
+if test -n "$core"; then
+    echo "$suite: the wfp-core patch set alone: the redirected cases will be skipped"
+    timeout -k 10 900 "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
+elif reason=$(netns_usable); then
     ns=wfp-$suite-$$
     redirect_netns "$ns"
     echo "$suite: running in network namespace $ns with an nftables redirect 8080 -> 18080"

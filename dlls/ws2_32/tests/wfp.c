@@ -316,13 +316,26 @@ static void test_set_errors(void)
     ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "NULL, 16: got %d, error %u\n", ret, WSAGetLastError());
     ret = set_records(s, noaccess, 16, &size);
     ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "no access: got %d, error %u\n", ret, WSAGetLastError());
+    /* Whether Windows looks into the blob is not known: the records are
+     * opaque to programs.  A redirector that makes them refuses what it
+     * did not make; without one they are kept as they are. */
     ret = set_records(s, garbage, sizeof(garbage), &size);
-    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "garbage: got %d, error %u\n", ret, WSAGetLastError());
+    if (redirect.enabled)
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "garbage: got %d, error %u\n", ret, WSAGetLastError());
+    else
+        ok(!ret || WSAGetLastError() == WSAEINVAL, "garbage: got %d, error %u\n", ret, WSAGetLastError());
     ok(!size, "got size %lu\n", size);
     ret = set_records(s, garbage, 3, &size);
-    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "3 bytes: got %d, error %u\n", ret, WSAGetLastError());
+    if (redirect.enabled)
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "3 bytes: got %d, error %u\n", ret, WSAGetLastError());
+    else
+        ok(!ret || WSAGetLastError() == WSAEINVAL, "3 bytes: got %d, error %u\n", ret, WSAGetLastError());
     ret = set_records(s, big, 65536, &size);
-    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "64 KiB of zeroes: got %d, error %u\n", ret, WSAGetLastError());
+    if (redirect.enabled)
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "64 KiB of zeroes: got %d, error %u\n", ret,
+           WSAGetLastError());
+    else
+        ok(!ret || WSAGetLastError() == WSAEINVAL, "64 KiB of zeroes: got %d, error %u\n", ret, WSAGetLastError());
     ret = set_records(s, big, sizeof(big), &size);
     ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "over the cap: got %d, error %u\n", ret, WSAGetLastError());
     ret = set_records(s, garbage, 0xffffffff, &size);
@@ -1053,9 +1066,10 @@ static DWORD WINAPI concurrent_thread(void *arg)
                        &size, NULL, NULL);
         if (ret || handle != params->shared_handle) InterlockedIncrement(&params->failures);
 
+        /* refused by a redirector, kept without one (see test_set_errors) */
         ret = WSAIoctl(params->shared, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, (void *)garbage, sizeof(garbage),
                        NULL, 0, &size, NULL, NULL);
-        if (ret != SOCKET_ERROR || WSAGetLastError() != WSAEINVAL) InterlockedIncrement(&params->failures);
+        if (ret ? WSAGetLastError() != WSAEINVAL : redirect.enabled) InterlockedIncrement(&params->failures);
 
         ret = WSAIoctl(params->shared, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, buffer, sizeof(buffer),
                        &size, NULL, NULL);
@@ -1117,6 +1131,64 @@ static void test_concurrency(void)
 
 /* IP_WFP_REDIRECT_RECORDS/_CONTEXT and the IPV6_ twins are boolean
  * options of datagram sockets; Windows refuses them on TCP. */
+/* Without a redirector, Wine's wineserver gives the records that a
+ * connecting socket was SET to the socket of the same wineserver that
+ * accepts its connection, which is how proxies chain.  What Windows does
+ * with records on a connection that nothing redirects is not known, so
+ * this runs on Wine only. */
+static void test_carried_records(int family)
+{
+    static const char blob[] = "the records of an earlier hop, opaque to the wineserver";
+    SOCKET listener, client, server, client2, server2;
+    SOCKADDR_STORAGE addr;
+    char buffer[256];
+    DWORD size;
+    int len, ret;
+
+    if (redirect.enabled || strcmp(winetest_platform, "wine"))
+    {
+        skip("records without a redirector are Wine's\n");
+        return;
+    }
+    winetest_push_context("family %d", family);
+
+    listener = listen_on(family, 0);
+    len = sizeof(addr);
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+    client = WSASocketW(family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    ret = set_records(client, blob, sizeof(blob), &size);
+    ok(!ret, "SET failed, error %u\n", WSAGetLastError());
+    ret = connect(client, (struct sockaddr *)&addr, len);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    server = accept(listener, NULL, NULL);
+    ok(server != INVALID_SOCKET, "accept failed, error %u\n", WSAGetLastError());
+
+    memset(buffer, 0, sizeof(buffer));
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, buffer, sizeof(buffer), &size);
+    ok(!ret, "accepted: got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == sizeof(blob) && !memcmp(buffer, blob, sizeof(blob)), "accepted: got size %lu\n", size);
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, buffer, 8, &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "8 bytes: got %d, error %u\n", ret, WSAGetLastError());
+    ok(size == sizeof(blob), "8 bytes: got size %lu\n", size);
+    ret = query(server, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, buffer, sizeof(buffer), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "context: got %d, error %#x\n", ret,
+       WSAGetLastError());
+    ret = query(client, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, buffer, sizeof(buffer), &size);
+    ok(!ret && size == sizeof(blob), "client: got %d, size %lu, error %u\n", ret, size, WSAGetLastError());
+
+    /* another connection to the same listener carries none */
+    connect_pair(listener, (struct sockaddr *)&addr, len, &client2, &server2);
+    ret = query(server2, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, buffer, sizeof(buffer), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "plain: got %d, error %u\n", ret, WSAGetLastError());
+
+    closesocket(server);
+    closesocket(client);
+    closesocket(server2);
+    closesocket(client2);
+    closesocket(listener);
+    winetest_pop_context();
+}
+
 static void test_sockopts(void)
 {
     static const struct
@@ -1272,6 +1344,8 @@ START_TEST(wfp)
     test_reused_endpoints(AF_INET);
     test_reused_endpoints(AF_INET6);
     test_concurrency();
+    test_carried_records(AF_INET);
+    test_carried_records(AF_INET6);
     test_sockopts();
     test_no_mark_option();
 
