@@ -1,5 +1,5 @@
 /*
- * WFP connection redirection for the server's sockets
+ * WFP connection redirect records of the server's sockets
  *
  * Copyright 2026 The wine-wfp authors
  *
@@ -21,9 +21,9 @@
 #ifndef __WINE_SERVER_WFP_H
 #define __WINE_SERVER_WFP_H
 
-#include "wfp_store.h"
+#include <sys/socket.h>
 
-/* What sock.c tells the redirect code about a socket. */
+/* What sock.c tells the WFP code about a socket. */
 struct wfp_sock_info
 {
     int            unix_fd;
@@ -34,21 +34,20 @@ struct wfp_sock_info
     unsigned int   connected : 1;
 };
 
-/* Outside wfp_sock_ioctl, which serves a request, nothing here uses
- * current: the hooks that can run from the poll loop (accept completion)
- * are given the process they work for. */
 struct async;
-struct process;
+struct wfp_socket;
+
+/* The checks that every SET and QUERY makes first; 0 with the error set. */
+extern int wfp_sock_can_set( const struct wfp_sock_info *sock, data_size_t size );
+extern int wfp_sock_can_query( const struct wfp_sock_info *sock );
+extern int wfp_sock_size_query( unsigned int *code );
+
+extern void wfp_reply_data( struct async *async, const void *data, data_size_t size );
 extern void wfp_sock_ioctl( struct wfp_socket **wfp, const struct wfp_sock_info *sock, unsigned int code,
                             struct async *async );
-extern int wfp_sock_connect( struct wfp_socket **wfp, struct process *process, struct sockaddr *addr,
-                             socklen_t *len, socklen_t max_len );
-extern void wfp_sock_connected( struct wfp_socket *wfp, struct process *process, int unix_fd,
-                                const struct sockaddr *local, socklen_t len );
+extern void wfp_sock_connected( struct wfp_socket *wfp, int unix_fd, const struct sockaddr *local, socklen_t len );
 extern void wfp_sock_accepted( struct wfp_socket **wfp, int unix_fd );
-extern void wfp_sock_settle( struct wfp_socket **wfp, const struct wfp_sock_info *sock, struct process *process );
-extern void *wfp_accept_output( struct wfp_socket **wfp, const struct wfp_sock_info *sock, uint16_t port,
-                                struct process *process, obj_handle_t handle, data_size_t max_size,
-                                data_size_t *size );
+extern void wfp_socket_free( struct wfp_socket *wfp );
+extern void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from );
 
 #endif /* __WINE_SERVER_WFP_H */

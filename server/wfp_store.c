@@ -31,11 +31,11 @@
 #include "wfp_store.h"
 #include "wfp_pending.h"
 
-unsigned int wfp_socket_count;
+unsigned int wfp_conn_count;
 
-struct wfp_socket *wfp_socket_get( struct wfp_socket **slot )
+struct wfp_conn *wfp_conn_get( struct wfp_conn **slot )
 {
-    if (!*slot && (*slot = calloc( 1, sizeof(**slot) ))) wfp_socket_count++;
+    if (!*slot && (*slot = calloc( 1, sizeof(**slot) ))) wfp_conn_count++;
     return *slot;
 }
 
@@ -52,7 +52,7 @@ static struct wfp_readers **reader_bucket( uint64_t flow_id )
     return &reader_buckets[(flow_id ^ (flow_id >> 32)) % READER_BUCKETS];
 }
 
-static void drop_readers( struct wfp_socket *wfp )
+static void drop_readers( struct wfp_conn *wfp )
 {
     struct wfp_readers **slot;
 
@@ -72,7 +72,7 @@ static int same_process( const struct wfp_process_id *a, const struct wfp_proces
     return a->pid == b->pid && a->server == b->server && a->start == b->start;
 }
 
-enum wfp_store_result wfp_socket_add_reader( struct wfp_socket *wfp, uint64_t flow_id,
+enum wfp_store_result wfp_conn_add_reader( struct wfp_conn *wfp, uint64_t flow_id,
                                              const struct wfp_process_id *reader )
 {
     struct wfp_readers *readers = wfp->readers, **bucket;
@@ -111,55 +111,34 @@ int wfp_flow_has_reader( uint64_t flow_id, const struct wfp_process_id *reader )
     return 0;
 }
 
-/* Everything but the endpoint handle, which belongs to the socket, not to
- * its connection: an accept into a socket starts from here. */
-void wfp_socket_reset( struct wfp_socket *wfp )
+/* An accept into a socket starts from here. */
+void wfp_conn_reset( struct wfp_conn *wfp )
 {
-    uint64_t handle = wfp->endpoint_handle;
-
     wfp_pending_free( wfp->arrival );
     wfp_pending_orphan( wfp->note );
     drop_readers( wfp );
     free( wfp->records );
     memset( wfp, 0, sizeof(*wfp) );
-    wfp->endpoint_handle = handle;
 }
 
-void wfp_socket_free( struct wfp_socket *wfp )
+void wfp_conn_free( struct wfp_conn *wfp )
 {
     if (!wfp) return;
-    wfp_socket_reset( wfp );
+    wfp_conn_reset( wfp );
     free( wfp );
-    wfp_socket_count--;
+    wfp_conn_count--;
 }
 
 /* A socket takes over the connection of another (AcceptEx of a connection
- * that WSAAccept deferred); it keeps its own endpoint handle. */
-void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from )
+ * that WSAAccept deferred). */
+void wfp_conn_move( struct wfp_conn **to, struct wfp_conn **from )
 {
-    struct wfp_socket *old = *to;
-    uint64_t handle;
-
+    wfp_conn_free( *to );
     *to = *from;
     *from = NULL;
-    if (!old) return;
-    if (!(handle = old->endpoint_handle) || (*to && (*to)->endpoint_handle))
-    {
-        wfp_socket_free( old );
-        return;
-    }
-    if (*to)
-    {
-        (*to)->endpoint_handle = handle;
-        wfp_socket_free( old );
-        return;
-    }
-    /* nothing to take over: keep only the handle */
-    wfp_socket_reset( old );
-    *to = old;
 }
 
-static void replace_records( struct wfp_socket *wfp, uint8_t *records, size_t size, int inbound )
+static void replace_records( struct wfp_conn *wfp, uint8_t *records, size_t size, int inbound )
 {
     drop_readers( wfp );
     free( wfp->records );
@@ -171,7 +150,7 @@ static void replace_records( struct wfp_socket *wfp, uint8_t *records, size_t si
 /* Keep a blob that SET handed in and wfp_records_decode() authenticated;
  * size is the blob's own (its *used), not the caller's buffer's: a proxy
  * may hand back its whole query buffer. */
-enum wfp_store_result wfp_socket_keep_records( struct wfp_socket *wfp, const void *blob, size_t size )
+enum wfp_store_result wfp_conn_keep_records( struct wfp_conn *wfp, const void *blob, size_t size )
 {
     uint8_t *copy;
 
@@ -182,7 +161,7 @@ enum wfp_store_result wfp_socket_keep_records( struct wfp_socket *wfp, const voi
 }
 
 /* Give the socket the records of an earlier chain (or none) plus one hop. */
-enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const struct wfp_records *earlier,
+enum wfp_store_result wfp_conn_add_hop( struct wfp_conn *wfp, const struct wfp_records *earlier,
                                           const struct wfp_hop *hop, const uint8_t key[WFP_RECORDS_KEY_SIZE] )
 {
     struct wfp_records records;
@@ -206,7 +185,7 @@ enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const struct w
 }
 
 /* the socket's records were authenticated, or made, when it got them */
-int wfp_socket_last_hop( const struct wfp_socket *wfp, struct wfp_hop *hop )
+int wfp_conn_last_hop( const struct wfp_conn *wfp, struct wfp_hop *hop )
 {
     struct wfp_records records;
 

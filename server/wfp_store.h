@@ -46,7 +46,7 @@ struct wfp_pending;
 /* Redirect state of one socket.  Sockets that nobody asks about, that
  * carry no records and that no rule redirected have none: the
  * wineserver's struct sock holds a NULL pointer. */
-struct wfp_socket
+struct wfp_conn
 {
     uint8_t     *records;               /* an authentic blob, or NULL */
     uint16_t     records_size;
@@ -62,7 +62,6 @@ struct wfp_socket
     struct wfp_pending *arrival;        /* an accepted connection's note from its connecting side */
     struct wfp_pending *note;           /* the note this connecting socket left, while it is kept */
     struct wfp_readers *readers;        /* other processes that asked for the records */
-    uint64_t     endpoint_handle;       /* SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE, 0 until asked */
 };
 
 /* Processes other than the redirect target that were handed the accepted
@@ -79,7 +78,7 @@ struct wfp_readers
 };
 
 /* how many sockets have state, for the statistics */
-extern unsigned int wfp_socket_count;
+extern unsigned int wfp_conn_count;
 
 enum wfp_store_result
 {
@@ -90,16 +89,16 @@ enum wfp_store_result
     WFP_STORE_TOO_MANY_READERS,
 };
 
-extern struct wfp_socket *wfp_socket_get( struct wfp_socket **slot );
-extern void wfp_socket_free( struct wfp_socket *wfp );
-extern void wfp_socket_reset( struct wfp_socket *wfp );
-extern void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from );
-extern enum wfp_store_result wfp_socket_keep_records( struct wfp_socket *wfp, const void *blob, size_t size );
-extern enum wfp_store_result wfp_socket_add_hop( struct wfp_socket *wfp, const struct wfp_records *earlier,
+extern struct wfp_conn *wfp_conn_get( struct wfp_conn **slot );
+extern void wfp_conn_free( struct wfp_conn *wfp );
+extern void wfp_conn_reset( struct wfp_conn *wfp );
+extern void wfp_conn_move( struct wfp_conn **to, struct wfp_conn **from );
+extern enum wfp_store_result wfp_conn_keep_records( struct wfp_conn *wfp, const void *blob, size_t size );
+extern enum wfp_store_result wfp_conn_add_hop( struct wfp_conn *wfp, const struct wfp_records *earlier,
                                                  const struct wfp_hop *hop,
                                                  const uint8_t key[WFP_RECORDS_KEY_SIZE] );
-extern int wfp_socket_last_hop( const struct wfp_socket *wfp, struct wfp_hop *hop );
-extern enum wfp_store_result wfp_socket_add_reader( struct wfp_socket *wfp, uint64_t flow_id,
+extern int wfp_conn_last_hop( const struct wfp_conn *wfp, struct wfp_hop *hop );
+extern enum wfp_store_result wfp_conn_add_reader( struct wfp_conn *wfp, uint64_t flow_id,
                                                     const struct wfp_process_id *reader );
 extern int wfp_flow_has_reader( uint64_t flow_id, const struct wfp_process_id *reader );
 

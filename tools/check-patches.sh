@@ -1,13 +1,17 @@
 #!/bin/sh
-# make check-patches: the series that 'make patches' wrote must
+# make check-patches: the patch sets that 'make patches' wrote must
 #   1. apply with 'git am' to the pristine Debian source (as apt-get
-#      source unpacks it),
+#      source unpacks it), each set after the sets its definition
+#      Depends: on,
 #   2. apply with 'quilt push -a' as debian/patches of Debian's wine
 #      source package, after Debian's own patches,
 #   3. compile after each patch: wineserver, ws2_32.dll and
-#      ws2_32_test.exe, built from the 'git am' tree.
+#      ws2_32_test.exe, built from the 'git am' tree.  The first set
+#      (wfp-core) thereby builds alone, and each later one on top of the
+#      sets before it; WORKDIR/bin-SET keeps the first set's binaries.
 #
 # usage: check-patches.sh PATCH_DIR WINE_VERSION CACHE_DIR PREPARED_SOURCE WORKDIR [CONFIGURE_FLAGS...]
+# PATCH_DIR holds SET/NNNN-*.patch and the series file that lists them.
 set -e
 
 patches=$(cd "$1" && pwd)
@@ -32,6 +36,22 @@ if test -z "$dsc"; then
     dsc=$(ls "$dist"/wine_*.dsc | head -n 1)
 fi
 
+test -f "$patches/series" || die "$patches/series is missing"
+series=$(cat "$patches/series")
+count=$(echo "$series" | wc -l)
+
+# the sets in the order of the series, each after what it depends on
+sets=
+for p in $series; do
+    set=$(dirname "$p")
+    case " $sets " in *" $set "*) continue ;; esac
+    for dep in $(sed -n 's/^Depends:[[:space:]]*//p' "$patches/$set/definition" 2>/dev/null); do
+        case " $sets " in *" $dep "*) ;; *) die "$set depends on $dep, which does not come before it" ;; esac
+    done
+    sets="$sets $set"
+done
+say "patch sets:$sets"
+
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -42,15 +62,20 @@ git_() { git -C "$work/am" -c user.name=check -c user.email=check@localhost "$@"
 git_ init -q
 git_ add -A
 git_ commit -q -m "wine $version, as apt-get source unpacks it"
-git_ am -q --whitespace=nowarn "$patches"/*.patch || die "the series does not apply with git am"
-say "ok: $(ls "$patches"/*.patch | wc -l) patches apply with git am"
+for set in $sets; do
+    git_ am -q --whitespace=nowarn $(echo "$series" | grep "^$set/" | sed "s|^|$patches/|") ||
+        die "$set does not apply with git am"
+    say "ok: $set applies with git am ($(echo "$series" | grep -c "^$set/") patches)"
+done
 
 # 2. quilt, as debian/patches of the source package
 say "applying Debian's patches and the series with quilt"
 dpkg-source -q -x --skip-patches "$dsc" "$work/quilt" >/dev/null 2>&1 || die "dpkg-source -x --skip-patches failed"
-mkdir -p "$work/quilt/debian/patches/wine-wfp"
-cp "$patches"/*.patch "$work/quilt/debian/patches/wine-wfp/"
-(cd "$patches" && ls *.patch) | sed 's|^|wine-wfp/|' >>"$work/quilt/debian/patches/series"
+for set in $sets; do
+    mkdir -p "$work/quilt/debian/patches/wine-wfp/$set"
+    cp "$patches/$set"/*.patch "$work/quilt/debian/patches/wine-wfp/$set/"
+done
+echo "$series" | sed 's|^|wine-wfp/|' >>"$work/quilt/debian/patches/series"
 debian_count=$(grep -cv '^wine-wfp/' "$work/quilt/debian/patches/series")
 if ! (cd "$work/quilt" && QUILT_PATCHES=debian/patches quilt push -a -q --fuzz=0 >"$work/quilt.log" 2>&1); then
     tail -n 20 "$work/quilt.log"
@@ -71,7 +96,7 @@ say "ok: quilt push -a applies Debian's $debian_count patches and the series, an
 say "building wineserver, ws2_32.dll and ws2_32_test.exe after each patch"
 cp -a -n "$prepared/." "$work/am/"
 rm -f "$work/am"/.wine-wfp-*
-commits=$(git_ rev-list --reverse HEAD~$(ls "$patches"/*.patch | wc -l)..HEAD)
+commits=$(git_ rev-list --reverse HEAD~$count..HEAD)
 git_ checkout -q "$(echo "$commits" | head -n 1)"
 mkdir -p "$work/build"
 # WINE_TOOLS: a build of the same Wine whose tools (winebuild, widl, ...)
@@ -92,13 +117,31 @@ targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tes
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
 parsers=$(cd "$work/am" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')
 make -C "$work/build" -j1 $parsers >"$work/build.log" 2>&1 || true
+n=0
+below=
 for c in $commits; do
+    n=$((n + 1))
+    p=$(echo "$series" | sed -n "${n}p")
+    set=$(dirname "$p")
     git_ checkout -q "$c"
     subject=$(git_ log -1 --format=%s "$c")
     if ! make -C "$work/build" -j"$(nproc)" $targets >"$work/build.log" 2>&1; then
         grep -E "error|Error" "$work/build.log" | head -n 20
-        die "the tree does not build after: $subject"
+        die "the tree does not build after $p: $subject"
     fi
-    say "ok: builds after: $subject"
+    say "ok: builds after $set: $subject"
+    # the last patch of a set
+    if test "$(dirname "$(echo "$series" | sed -n "$((n + 1))p")")" != "$set"; then
+        if test -z "$below"; then
+            say "ok: $set builds alone"
+            # for the conformance run of the first set alone
+            rm -rf "$work/bin-$set"
+            mkdir -p "$work/bin-$set"
+            for t in $targets; do cp "$work/build/$t" "$work/bin-$set/"; done
+        else
+            say "ok: $set builds on top of$below"
+        fi
+        below="$below $set"
+    fi
 done
-say "ok: the series applies with git am and with quilt, and every patch builds"
+say "ok: the sets apply with git am and with quilt, and every patch builds"

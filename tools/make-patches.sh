@@ -1,13 +1,15 @@
 #!/bin/sh
-# Write wine-wfp as a 'git format-patch' series against the Wine source:
-# each hook patch of patches/series together with the new files that
-# patches/new-files gives it, one commit each, with the hook patch's
-# author, date and message.
+# Write wine-wfp as 'git format-patch' series against the Wine source, one
+# per patch set (wfp-core, then wfp-redirect on top of it): each hook patch
+# of patches/series together with the new files that patches/new-files
+# gives it, one commit each, with the hook patch's author, date and message.
 #
 # usage: make-patches.sh SRCDIR WINE_SOURCE WORKDIR OUTDIR [SERIES_DIR]
 #
-# SERIES_DIR holds the series file and the hook patches: SRCDIR/patches by
-# default, SRCDIR/patches/wine-10.0 for Wine 10.0.
+# SERIES_DIR holds the series file and the hook patches, SET/NNNN-*.patch:
+# SRCDIR/patches by default, what tools/port-series.sh wrote for Wine 10.0.
+# OUTDIR gets SET/NNNN-*.patch with each set's definition, and a series
+# file that lists them in order.
 # WINE_SOURCE is the Wine tree to start from; WORKDIR/git is left holding
 # the series as commits on top of it (branch wine-wfp, base tag pristine).
 set -e
@@ -43,10 +45,12 @@ fi
 git_ checkout -q -f -B wine-wfp pristine
 git_ clean -q -fdx -e .wine-wfp-base
 
+sets=
 for p in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$series/series"); do
-    number=$(basename "$p" | cut -c1-4)
+    set=$(dirname "$p")
+    key=$set/$(basename "$p" | cut -c1-4)
     git_ am -q --whitespace=nowarn "$series/$p" || { git_ am --abort; die "$p does not apply"; }
-    files=$(sed -n "s/^$number //p" "$srcdir/patches/new-files")
+    files=$(sed -n "s|^$key ||p" "$srcdir/patches/new-files")
     if test -n "$files"; then
         for f in $files; do
             mkdir -p "$(dirname "$repo/$f")"
@@ -55,14 +59,24 @@ for p in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$series/series"); do
         git_ add $files
         git_ commit -q --amend --no-edit
     fi
+    # where each set ends
+    case " $sets " in *" $set "*) ;; *) sets="$sets $set" ;; esac
+    git_ tag -f "end-$set" >/dev/null
 done
 # every new file is in some patch
-for f in $(cd "$srcdir" && ls server/wfp*.[ch] dlls/ws2_32/wfp.c dlls/ws2_32/tests/wfp.c); do
+for f in $(cd "$srcdir" && ls server/wfp*.[ch] dlls/ws2_32/wfp*.c dlls/ws2_32/tests/wfp.c); do
     git_ cat-file -e "HEAD:$f" 2>/dev/null || die "$f is in no patch (add it to patches/new-files)"
 done
 
 rm -rf "$outdir"
 mkdir -p "$outdir"
-git_ format-patch -q --no-signature -o "$outdir" pristine..wine-wfp
-echo "make-patches: $(ls "$outdir" | wc -l) patches in $outdir:"
-ls "$outdir" | sed 's/^/    /'
+base=pristine
+for set in $sets; do
+    test -f "$srcdir/patches/$set/definition" || die "patches/$set has no definition"
+    git_ format-patch -q --no-signature -o "$outdir/$set" "$base..end-$set"
+    cp "$srcdir/patches/$set/definition" "$outdir/$set/"
+    (cd "$outdir" && ls "$set"/*.patch) >> "$outdir/series"
+    base=end-$set
+done
+echo "make-patches: $(wc -l < "$outdir/series") patches in $outdir:"
+sed 's/^/    /' "$outdir/series"

@@ -3,8 +3,8 @@
 # patches/series (Wine 8.0):
 #
 #   - a patch that the other version needs written differently has its own
-#     version in patches/wine-MAJOR.MINOR/, under the same file name, and
-#     that is used;
+#     version in patches/wine-MAJOR.MINOR/, under the same SET/FILE name,
+#     and that is used;
 #   - every other patch is carried over by a three-way merge ('git am -3'),
 #     with the Wine 8.0 files it was made against as the merge base, so
 #     that it lands where the code it changes is, or stops with a conflict.
@@ -15,7 +15,7 @@
 # 'port-series.sh --hash PATCH' prints the hash of a Wine 8.0 patch.
 #
 # usage: port-series.sh SRCDIR WINE8_SOURCE OTHER_SOURCE OTHER_VERSION OUTDIR
-# OUTDIR gets the derived series: NNNN-*.patch and 'series'.
+# OUTDIR gets the derived series: SET/NNNN-*.patch and 'series'.
 set -e
 
 # the changes of a patch, without what differs between equal changes
@@ -44,7 +44,7 @@ git8() { git_ "$work/8" "$@"; }
 gitx() { git_ "$work/x" "$@"; }
 
 # the files that the patches of either version change, from each pristine tree
-files=$(for p in $series "$own"/*.patch; do
+files=$(for p in $series "$own"/*/*.patch; do
             case "$p" in /*) f=$p ;; *) f=$srcdir/patches/$p ;; esac
             test -f "$f" || continue
             sed -n -e 's|^+++ b/\([^[:space:]]*\).*|\1|p' -e 's|^--- a/\([^[:space:]]*\).*|\1|p' "$f"
@@ -67,8 +67,9 @@ done
 for p in $series; do git8 am -q "$srcdir/patches/$p" || die "$p does not apply to Wine 8.0"; done
 gitx fetch -q "$work/8" HEAD:refs/wine8
 
+sets=
 for p in $series; do
-    name=$(basename "$p")
+    name=$p
     hash=$(patch_hash "$srcdir/patches/$p")
     if test -f "$own/$name"; then
         ported=$(sed -n "s|^Ported-from: $p ||p" "$own/$name")
@@ -89,11 +90,18 @@ for p in $series; do
 Ported-from: $p $hash"
         say "$name: merged from Wine 8.0's"
     fi
+    set=$(dirname "$p")
+    case " $sets " in *" $set "*) ;; *) sets="$sets $set" ;; esac
+    gitx tag -f "end-$set" >/dev/null
 done
 
 rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)     # format-patch runs in the work tree
-gitx format-patch -q --zero-commit -N --no-signature -o "$out" pristine..HEAD
-(cd "$out" && ls *.patch) > "$out/series"
+base=pristine
+for set in $sets; do
+    gitx format-patch -q --zero-commit -N --no-signature -o "$out/$set" "$base..end-$set"
+    (cd "$out" && ls "$set"/*.patch) >> "$out/series"
+    base=end-$set
+done
 say "$(wc -l < "$out/series") patches for Wine $version in $out"

@@ -26,7 +26,6 @@
 
 #include "ws2_32_private.h"
 #include "wine/exception.h"
-#include "wine/rbtree.h"
 
 WINE_DEFAULT_DEBUG_CHANNEL(winsock);
 
@@ -58,7 +57,7 @@ static BOOL wfp_pointers_valid( DWORD *ret_size, OVERLAPPED *overlapped,
 }
 
 /* memcpy() to or from an application's buffer, which may not be there */
-static BOOL wfp_copy( void *dst, const void *src, DWORD size )
+BOOL wfp_copy( void *dst, const void *src, DWORD size )
 {
     BOOL valid = TRUE;
 
@@ -72,153 +71,6 @@ static BOOL wfp_copy( void *dst, const void *src, DWORD size )
     }
     __ENDTRY
     return valid;
-}
-
-/*
- * The records and context of sockets that accept() returned, when the
- * wineserver gave them with the new handle (struct afd_wfp_accept_output):
- * a proxy's queries right after accept() are then answered here instead of
- * by a request each.  Windows' ws2_32 keeps per-process state keyed by
- * socket handles as well (its "internal socket table"), and likewise
- * relies on sockets being closed with closesocket().  An entry goes when
- * its socket is closed or when ws2_32 hands out the same handle value for
- * another socket.  What it holds cannot go stale meanwhile: the server
- * refuses SET on a connected socket.
- */
-struct cached_socket
-{
-    struct rb_entry entry;
-    SOCKET          socket;
-    DWORD           records_size;
-    DWORD           context_size;
-    BYTE            data[1];        /* the records, then the context */
-};
-
-/* a bound on the memory that sockets closed with CloseHandle() can hold */
-#define CACHED_SOCKETS_MAX 16384
-
-static int compare_cached_socket( const void *key, const struct rb_entry *entry )
-{
-    SOCKET socket = *(const SOCKET *)key;
-    const struct cached_socket *cached = RB_ENTRY_VALUE( entry, const struct cached_socket, entry );
-
-    return socket < cached->socket ? -1 : socket > cached->socket;
-}
-
-static struct rb_tree cached_sockets = { compare_cached_socket };
-static LONG cached_socket_count;
-
-DECLARE_CRITICAL_SECTION(cs_cached_sockets);
-
-static void forget_socket_locked( SOCKET s )
-{
-    struct rb_entry *entry;
-
-    if (!(entry = rb_get( &cached_sockets, &s ))) return;
-    rb_remove( &cached_sockets, entry );
-    free( RB_ENTRY_VALUE( entry, struct cached_socket, entry ) );
-    cached_socket_count--;
-}
-
-/* The handle value s no longer names the socket that an entry was made
- * for: it was closed, or it is a new socket. */
-void wfp_forget_socket( SOCKET s )
-{
-    if (!ReadNoFence( &cached_socket_count )) return;
-    EnterCriticalSection( &cs_cached_sockets );
-    forget_socket_locked( s );
-    LeaveCriticalSection( &cs_cached_sockets );
-}
-
-static void free_cached_socket( struct rb_entry *entry, void *context )
-{
-    free( RB_ENTRY_VALUE( entry, struct cached_socket, entry ) );
-}
-
-/* WSACleanup() closed every socket */
-void wfp_forget_all_sockets(void)
-{
-    EnterCriticalSection( &cs_cached_sockets );
-    rb_destroy( &cached_sockets, free_cached_socket, NULL );
-    cached_socket_count = 0;
-    LeaveCriticalSection( &cs_cached_sockets );
-}
-
-/* accept() returned s, and the wineserver may have given its records */
-void wfp_socket_accepted( SOCKET s, const struct afd_wfp_accept_output *output )
-{
-    DWORD size = output->records_size + output->context_size;
-    struct cached_socket *cached;
-
-    if (!output->records_size) return;
-    if (output->records_size > sizeof(output->data) || output->context_size > sizeof(output->data) - output->records_size)
-    {
-        ERR( "invalid sizes %lu and %lu\n", output->records_size, output->context_size );
-        return;
-    }
-    if (ReadNoFence( &cached_socket_count ) >= CACHED_SOCKETS_MAX) return;
-    if (!(cached = malloc( offsetof( struct cached_socket, data[size] ) ))) return;
-    cached->socket = s;
-    cached->records_size = output->records_size;
-    cached->context_size = output->context_size;
-    memcpy( cached->data, output->data, size );
-
-    EnterCriticalSection( &cs_cached_sockets );
-    forget_socket_locked( s );
-    rb_put( &cached_sockets, &s, &cached->entry );
-    cached_socket_count++;
-    LeaveCriticalSection( &cs_cached_sockets );
-    TRACE( "socket %#Ix: %lu bytes of records, %lu of context\n", s, cached->records_size, cached->context_size );
-}
-
-/* Answer a synchronous query from the cache, as the server would have;
- * FALSE if the socket has no entry or the entry lacks this answer. */
-static BOOL query_cached( SOCKET s, DWORD afd_code, void *out_buff, DWORD out_size, DWORD *ret_size, DWORD *ret )
-{
-    const struct cached_socket *cached;
-    struct rb_entry *entry;
-    const BYTE *data;
-    DWORD size;
-    BOOL found = FALSE;
-
-    if (!ReadNoFence( &cached_socket_count )) return FALSE;
-    EnterCriticalSection( &cs_cached_sockets );
-    if ((entry = rb_get( &cached_sockets, &s )))
-    {
-        cached = RB_ENTRY_VALUE( entry, const struct cached_socket, entry );
-        if (afd_code == IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_RECORDS)
-        {
-            data = cached->data;
-            size = cached->records_size;
-        }
-        else
-        {
-            data = cached->data + cached->records_size;
-            size = cached->context_size;
-        }
-        if ((found = size != 0))
-        {
-            /* the same answers as the server path's: a buffer too small
-             * gives the size it takes, a bad one does not */
-            if (out_size < size)
-            {
-                *ret = WSAEFAULT;
-                *ret_size = size;
-            }
-            else if (!wfp_copy( out_buff, data, size ))
-            {
-                *ret = WSAEFAULT;
-                *ret_size = 0;
-            }
-            else
-            {
-                *ret = 0;
-                *ret_size = size;
-            }
-        }
-    }
-    LeaveCriticalSection( &cs_cached_sockets );
-    return found;
 }
 
 /* The wineserver answers the queries on TCP sockets only, and any other
@@ -259,12 +111,6 @@ static int wfp_query( SOCKET s, DWORD afd_code, void *out_buff, DWORD out_size, 
                       OVERLAPPED *overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE completion )
 {
     DWORD ret;
-
-    if (!overlapped && !completion && query_cached( s, afd_code, out_buff, out_size, ret_size, &ret ))
-    {
-        SetLastError( ret );
-        return ret ? -1 : 0;
-    }
 
     /* The input buffer is unused.  A buffer that is too small, including a
      * zero-sized one, fails with WSAEFAULT and the size it takes in

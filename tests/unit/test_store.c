@@ -53,34 +53,34 @@ static void make_hop( struct wfp_hop *hop, uint16_t port )
 
 static void test_socket_lifetime( void **state )
 {
-    struct wfp_socket *slot = NULL, *wfp;
+    struct wfp_conn *slot = NULL, *wfp;
 
     (void)state;
-    wfp = wfp_socket_get( &slot );
+    wfp = wfp_conn_get( &slot );
     assert_non_null( wfp );
     assert_ptr_equal( slot, wfp );
-    assert_ptr_equal( wfp_socket_get( &slot ), wfp );
+    assert_ptr_equal( wfp_conn_get( &slot ), wfp );
     assert_null( wfp->records );
     assert_false( wfp->inbound );
-    wfp_socket_free( wfp );
-    wfp_socket_free( NULL );
+    wfp_conn_free( wfp );
+    wfp_conn_free( NULL );
 }
 
 static void test_add_hop( void **state )
 {
-    struct wfp_socket *slot = NULL, *wfp = wfp_socket_get( &slot );
+    struct wfp_conn *slot = NULL, *wfp = wfp_conn_get( &slot );
     struct wfp_records records, chain;
     struct wfp_hop hop, last;
     unsigned int i;
 
     (void)state;
     make_hop( &hop, 8080 );
-    assert_int_equal( wfp_socket_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
     assert_true( wfp->inbound );
     assert_int_equal( wfp->records_size, WFP_RECORDS_SIZE( 1 ) );
     assert_int_equal( wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ), WFP_RECORDS_OK );
     assert_int_equal( records.hop_count, 1 );
-    assert_true( wfp_socket_last_hop( wfp, &last ) );
+    assert_true( wfp_conn_last_hop( wfp, &last ) );
     assert_int_equal( last.original_dst.port, 8080 );
 
     /* earlier hops come first, the new one last */
@@ -88,7 +88,7 @@ static void test_add_hop( void **state )
     make_hop( &chain.hops[0], 1 );
     make_hop( &chain.hops[1], 2 );
     make_hop( &hop, 3 );
-    assert_int_equal( wfp_socket_add_hop( wfp, &chain, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_hop( wfp, &chain, &hop, key ), WFP_STORE_OK );
     assert_int_equal( wfp_records_decode( wfp->records, wfp->records_size, key, &records, NULL ), WFP_RECORDS_OK );
     assert_int_equal( records.hop_count, 3 );
     for (i = 0; i < 3; i++) assert_int_equal( records.hops[i].original_dst.port, i + 1 );
@@ -96,15 +96,15 @@ static void test_add_hop( void **state )
     /* a chain is capped */
     chain.hop_count = WFP_RECORDS_MAX_HOPS;
     for (i = 0; i < WFP_RECORDS_MAX_HOPS; i++) make_hop( &chain.hops[i], i );
-    assert_int_equal( wfp_socket_add_hop( wfp, &chain, &hop, key ), WFP_STORE_TOO_MANY_HOPS );
+    assert_int_equal( wfp_conn_add_hop( wfp, &chain, &hop, key ), WFP_STORE_TOO_MANY_HOPS );
     assert_int_equal( wfp->records_size, WFP_RECORDS_SIZE( 3 ) );   /* unchanged */
 
-    wfp_socket_free( wfp );
-    assert_false( wfp_socket_last_hop( NULL, &last ) );
+    wfp_conn_free( wfp );
+    assert_false( wfp_conn_last_hop( NULL, &last ) );
 }
 
 /* what SET does: authenticate, then keep the blob alone */
-static enum wfp_store_result set_records( struct wfp_socket *wfp, const void *blob, size_t size,
+static enum wfp_store_result set_records( struct wfp_conn *wfp, const void *blob, size_t size,
                                           enum wfp_records_status *status )
 {
     struct wfp_records records;
@@ -112,12 +112,12 @@ static enum wfp_store_result set_records( struct wfp_socket *wfp, const void *bl
 
     if ((*status = wfp_records_decode( blob, size, key, &records, &used )) != WFP_RECORDS_OK)
         return WFP_STORE_INVALID;
-    return wfp_socket_keep_records( wfp, blob, used );
+    return wfp_conn_keep_records( wfp, blob, used );
 }
 
 static void test_set_records( void **state )
 {
-    struct wfp_socket *slot = NULL, *wfp = wfp_socket_get( &slot );
+    struct wfp_conn *slot = NULL, *wfp = wfp_conn_get( &slot );
     enum wfp_records_status status;
     struct wfp_records records;
     uint8_t blob[2048];
@@ -136,7 +136,7 @@ static void test_set_records( void **state )
     assert_int_equal( wfp->records_size, len );
     assert_memory_equal( wfp->records, blob, len );
     assert_false( wfp->inbound );
-    assert_true( wfp_socket_last_hop( wfp, &hop ) );
+    assert_true( wfp_conn_last_hop( wfp, &hop ) );
     assert_int_equal( hop.original_dst.port, 443 );
 
     /* refused blobs leave the socket as it was */
@@ -154,10 +154,10 @@ static void test_set_records( void **state )
     len = wfp_records_encode( &records, key, blob, sizeof(blob) );
     assert_int_equal( set_records( wfp, blob, len, &status ), WFP_STORE_OK );
     assert_int_equal( wfp->records_size, WFP_RECORDS_SIZE( 2 ) );
-    assert_true( wfp_socket_last_hop( wfp, &hop ) );
+    assert_true( wfp_conn_last_hop( wfp, &hop ) );
     assert_int_equal( hop.original_dst.port, 8443 );
 
-    wfp_socket_free( wfp );
+    wfp_conn_free( wfp );
 }
 
 /* Processes that were handed an accepted socket and asked for its records
@@ -165,17 +165,17 @@ static void test_set_records( void **state )
 static void test_readers( void **state )
 {
     struct wfp_process_id target = { 1, 100, 0x20 }, worker = { 1, 200, 0x24 }, other = { 2, 200, 0x24 };
-    struct wfp_socket *slot = NULL, *slot2 = NULL, *wfp = wfp_socket_get( &slot ), *wfp2 = wfp_socket_get( &slot2 );
+    struct wfp_conn *slot = NULL, *slot2 = NULL, *wfp = wfp_conn_get( &slot ), *wfp2 = wfp_conn_get( &slot2 );
     struct wfp_process_id many;
     struct wfp_hop hop;
     unsigned int i;
 
     (void)state;
     make_hop( &hop, 8080 );
-    assert_int_equal( wfp_socket_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
     assert_false( wfp_flow_has_reader( hop.flow_id, &worker ) );
-    assert_int_equal( wfp_socket_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
-    assert_int_equal( wfp_socket_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
     assert_int_equal( wfp->readers->count, 1 );
     assert_true( wfp_flow_has_reader( hop.flow_id, &worker ) );
     /* the same pid and start in another wineserver, and another flow */
@@ -185,8 +185,8 @@ static void test_readers( void **state )
 
     /* another socket in the same bucket */
     make_hop( &hop, 8080 + 256 );
-    assert_int_equal( wfp_socket_add_hop( wfp2, NULL, &hop, key ), WFP_STORE_OK );
-    assert_int_equal( wfp_socket_add_reader( wfp2, hop.flow_id, &target ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_hop( wfp2, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_reader( wfp2, hop.flow_id, &target ), WFP_STORE_OK );
     assert_true( wfp_flow_has_reader( 8080 + 256, &target ) );
     assert_true( wfp_flow_has_reader( 8080, &worker ) );
 
@@ -195,45 +195,42 @@ static void test_readers( void **state )
     {
         many = worker;
         many.pid += 4 * i;
-        assert_int_equal( wfp_socket_add_reader( wfp, 8080, &many ), WFP_STORE_OK );
+        assert_int_equal( wfp_conn_add_reader( wfp, 8080, &many ), WFP_STORE_OK );
     }
     many.pid += 4;
-    assert_int_equal( wfp_socket_add_reader( wfp, 8080, &many ), WFP_STORE_TOO_MANY_READERS );
+    assert_int_equal( wfp_conn_add_reader( wfp, 8080, &many ), WFP_STORE_TOO_MANY_READERS );
 
     /* gone with the socket, or with its records */
-    wfp_socket_free( wfp );
+    wfp_conn_free( wfp );
     assert_false( wfp_flow_has_reader( 8080, &worker ) );
     assert_true( wfp_flow_has_reader( 8080 + 256, &target ) );
     make_hop( &hop, 9090 );
-    assert_int_equal( wfp_socket_add_hop( wfp2, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_hop( wfp2, NULL, &hop, key ), WFP_STORE_OK );
     assert_false( wfp_flow_has_reader( 8080 + 256, &target ) );
     assert_null( wfp2->readers );
-    wfp_socket_free( wfp2 );
+    wfp_conn_free( wfp2 );
 }
 
-/* An accept into a socket starts from a clean state; only the endpoint
- * handle, which belongs to the socket, stays. */
+/* An accept into a socket starts from a clean state. */
 static void test_reset( void **state )
 {
     struct wfp_process_id worker = { 1, 200, 0x24 };
-    struct wfp_socket *slot = NULL, *wfp = wfp_socket_get( &slot );
+    struct wfp_conn *slot = NULL, *wfp = wfp_conn_get( &slot );
     struct wfp_hop hop;
 
     (void)state;
     make_hop( &hop, 8080 );
-    assert_int_equal( wfp_socket_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
-    assert_int_equal( wfp_socket_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_hop( wfp, NULL, &hop, key ), WFP_STORE_OK );
+    assert_int_equal( wfp_conn_add_reader( wfp, hop.flow_id, &worker ), WFP_STORE_OK );
     wfp->redirect_checked = wfp->marked = 1;
-    wfp->endpoint_handle = 77;
-    wfp_socket_reset( wfp );
+    wfp_conn_reset( wfp );
     assert_null( wfp->records );
     assert_int_equal( wfp->records_size, 0 );
     assert_false( wfp->inbound );
     assert_false( wfp->redirect_checked );
     assert_null( wfp->readers );
     assert_false( wfp_flow_has_reader( hop.flow_id, &worker ) );
-    assert_true( wfp->endpoint_handle == 77 );
-    wfp_socket_free( wfp );
+    wfp_conn_free( wfp );
 }
 
 static void test_endpoint_from_sockaddr( void **state )
