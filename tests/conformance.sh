@@ -19,13 +19,25 @@ log=$WFP_BUILDDIR/build/$suite$SERIES.log
 trap 'kill_servers; test -z "$ns" || "$IP" netns del "$ns" 2>/dev/null' EXIT
 
 if test -n "$core"; then
+    if reason=$(series_unavailable) || ! test -x "$WINE_WFP"; then
+        echo "$suite: skipped: ${reason:-$WINE_WFP is not built ('make wine10')}"
+        record "$suite" 0 0 1
+        exit 0
+    fi
     # wine-wfp's root, with the core's wineserver and ws2_32.dll
-    root=$WFP_BUILDDIR/build/$suite-root
+    root=$WFP_BUILDDIR/build/$suite$SERIES-root
     rm -rf "$root"
     cp -a "$WFP_ROOT" "$root"
     cp "$core/wineserver" "$root/lib/wine/wineserver64"
     cp "$core/ws2_32.dll" "$root/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll"
-    sed "s|^root=.*|root='$root'|" "$WINE_WFP" > "$root/wine-wfp"
+    if test -f "$WINE_WFP.inside"; then
+        # Wine 10.0's launcher runs its .inside twin in the Debian 13 root
+        sed "s|^root=.*|root='$root'|" "$WINE_WFP.inside" > "$root/wine-wfp.inside"
+        sed "s|$WINE_WFP.inside|$root/wine-wfp.inside|" "$WINE_WFP" > "$root/wine-wfp"
+        chmod +x "$root/wine-wfp.inside"
+    else
+        sed "s|^root=.*|root='$root'|" "$WINE_WFP" > "$root/wine-wfp"
+    fi
     chmod +x "$root/wine-wfp"
     WINE_WFP=$root/wine-wfp
 fi
