@@ -129,13 +129,16 @@ check() { if "$@"; then :; else fail "check failed: $*"; fi; }
 has_symbol() { nm "$1" 2>/dev/null | grep -q " [tT] $2\$"; }
 has_string() { strings -a "$1" | grep -qF -- "$2"; }
 
-# the server: our files are linked in and sock.c calls them
+# the server: both layers' files are linked in and sock.c calls them
 check has_symbol "$server" wfp_sock_ioctl
-check has_symbol "$server" wfp_sock_connect
+check has_symbol "$server" wfp_redirect_ioctl
+check has_symbol "$server" wfp_redirect_connect
 check has_symbol "$server" wfp_records_decode
 check has_symbol "$server" wfp_rule_parse
-objdump -d --no-show-raw-insn "$server" | grep -q 'call.*<wfp_sock_accepted>' ||
-    fail "wineserver's sock.c does not call wfp_sock_accepted"
+for f in wfp_sock_accepted wfp_redirect_accepted; do
+    objdump -d --no-show-raw-insn "$server" | grep -q "call.*<$f>" ||
+        fail "wineserver's sock.c does not call $f"
+done
 # ws2_32.dll: a PE for x86-64 with the ioctls' names from our patch
 objdump -f "$dll" | grep -q 'file format pei-x86-64' || fail "$dll is not an x86-64 PE"
 check has_string "$dll" SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS
