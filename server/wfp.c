@@ -64,13 +64,6 @@
 #define LINUX_SO_ORIGINAL_DST       80
 #define LINUX_IP6T_SO_ORIGINAL_DST  80
 
-union wfp_unix_addr
-{
-    struct sockaddr     addr;
-    struct sockaddr_in  in;
-    struct sockaddr_in6 in6;
-};
-
 struct wfp_socket
 {
     struct list         entry;          /* in the connected table, while listed */
@@ -94,12 +87,13 @@ static int is_tcp( const struct wfp_sock_info *sock )
     return sock->type == WS_SOCK_STREAM && (sock->family == WS_AF_INET || sock->family == WS_AF_INET6);
 }
 
-static unsigned short addr_port( const union wfp_unix_addr *addr )
+
+unsigned short wfp_addr_port( const union wfp_unix_addr *addr )
 {
     return ntohs( addr->addr.sa_family == AF_INET ? addr->in.sin_port : addr->in6.sin6_port );
 }
 
-static int addr_equal( const union wfp_unix_addr *a, const union wfp_unix_addr *b )
+int wfp_addr_equal( const union wfp_unix_addr *a, const union wfp_unix_addr *b )
 {
     if (a->addr.sa_family != b->addr.sa_family) return 0;
     if (a->addr.sa_family == AF_INET)
@@ -112,7 +106,7 @@ static const unsigned char v4mapped_prefix[12] = {0,0,0,0,0,0,0,0,0,0,0xff,0xff}
 
 /* An IPv4 connection has the same addresses on an IPv4 socket and on a
  * dual-stack one: v4-mapped addresses are taken as IPv4. */
-static int addr_from_unix( union wfp_unix_addr *addr, const struct sockaddr *unix_addr, socklen_t len )
+int wfp_addr_from_unix( union wfp_unix_addr *addr, const struct sockaddr *unix_addr, socklen_t len )
 {
     struct sockaddr_in6 in6;
 
@@ -232,9 +226,9 @@ void wfp_sock_connected( struct wfp_socket *wfp, int unix_fd, const struct socka
 {
     if (!wfp || !wfp->records) return;
     unlist( wfp );
-    if (!addr_from_unix( &wfp->local, local, len )) return;
+    if (!wfp_addr_from_unix( &wfp->local, local, len )) return;
     wfp->unix_fd = unix_fd;
-    list_add_tail( connected_bucket( addr_port( &wfp->local ) ), &wfp->entry );
+    list_add_tail( connected_bucket( wfp_addr_port( &wfp->local ) ), &wfp->entry );
     wfp->listed = 1;
     connected_count++;
 }
@@ -246,10 +240,10 @@ static int is_peer( const struct wfp_socket *connecting, const union wfp_unix_ad
     union wfp_unix_addr addr;
     socklen_t len = sizeof(addr);
 
-    if (!addr_equal( &connecting->local, peer )) return 0;
+    if (!wfp_addr_equal( &connecting->local, peer )) return 0;
     /* the port may have gone to another connection since */
-    return !getpeername( connecting->unix_fd, &addr.addr, &len ) && addr_from_unix( &addr, &addr.addr, len ) &&
-           addr_equal( &addr, local );
+    return !getpeername( connecting->unix_fd, &addr.addr, &len ) && wfp_addr_from_unix( &addr, &addr.addr, len ) &&
+           wfp_addr_equal( &addr, local );
 }
 
 /* A socket was accepted: if its peer is a socket of this wineserver that
@@ -272,11 +266,11 @@ void wfp_sock_accepted( struct wfp_socket **slot, int unix_fd )
     }
     if (!connected_count) return;
     len = sizeof(peer);
-    if (getpeername( unix_fd, &peer.addr, &len ) || !addr_from_unix( &peer, &peer.addr, len )) return;
+    if (getpeername( unix_fd, &peer.addr, &len ) || !wfp_addr_from_unix( &peer, &peer.addr, len )) return;
     len = sizeof(local);
-    if (getsockname( unix_fd, &local.addr, &len ) || !addr_from_unix( &local, &local.addr, len )) return;
+    if (getsockname( unix_fd, &local.addr, &len ) || !wfp_addr_from_unix( &local, &local.addr, len )) return;
 
-    LIST_FOR_EACH_ENTRY( connecting, connected_bucket( addr_port( &peer ) ), struct wfp_socket, entry )
+    LIST_FOR_EACH_ENTRY( connecting, connected_bucket( wfp_addr_port( &peer ) ), struct wfp_socket, entry )
     {
         if (!is_peer( connecting, &local, &peer )) continue;
         if (!(records = malloc( connecting->records_size ))) return;
@@ -410,7 +404,7 @@ static void get_original_dst( const struct wfp_sock_info *sock, unsigned int cod
     int ret = -1, v4;
 
     if (!wfp_sock_can_query( sock )) return;
-    if (getsockname( sock->unix_fd, &local.addr, &len ) || !addr_from_unix( &local, &local.addr, len ))
+    if (getsockname( sock->unix_fd, &local.addr, &len ) || !wfp_addr_from_unix( &local, &local.addr, len ))
     {
         file_set_error();
         return;
@@ -430,7 +424,7 @@ static void get_original_dst( const struct wfp_sock_info *sock, unsigned int cod
     }
 #endif
     /* ENOENT: no conntrack entry; ENOPROTOOPT: no conntrack at all */
-    if (ret || !addr_from_unix( &orig, &orig.addr, len ) || addr_equal( &orig, &local ) ||
+    if (ret || !wfp_addr_from_unix( &orig, &orig.addr, len ) || wfp_addr_equal( &orig, &local ) ||
         (code == IOCTL_AFD_WINE_GET_SO_ORIGINAL_DST && !v4))
     {
         set_error( STATUS_INVALID_PARAMETER );

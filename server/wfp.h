@@ -22,6 +22,7 @@
 #define __WINE_SERVER_WFP_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 /* What sock.c tells the WFP code about a socket. */
 struct wfp_sock_info
@@ -32,10 +33,24 @@ struct wfp_sock_info
     unsigned int   listening : 1;
     unsigned int   connecting : 1;
     unsigned int   connected : 1;
+    unsigned int   deliver_records : 1;  /* IP(V6)_WFP_REDIRECT_RECORDS */
+    unsigned int   deliver_context : 1;  /* IP(V6)_WFP_REDIRECT_CONTEXT */
 };
 
 struct async;
 struct wfp_socket;
+struct wfp_udp;
+
+union wfp_unix_addr
+{
+    struct sockaddr     addr;
+    struct sockaddr_in  in;
+    struct sockaddr_in6 in6;
+};
+
+extern unsigned short wfp_addr_port( const union wfp_unix_addr *addr );
+extern int wfp_addr_equal( const union wfp_unix_addr *a, const union wfp_unix_addr *b );
+extern int wfp_addr_from_unix( union wfp_unix_addr *addr, const struct sockaddr *unix_addr, socklen_t len );
 
 /* The checks that every SET and QUERY makes first; 0 with the error set. */
 extern int wfp_sock_can_set( const struct wfp_sock_info *sock, data_size_t size );
@@ -49,5 +64,12 @@ extern void wfp_sock_connected( struct wfp_socket *wfp, int unix_fd, const struc
 extern void wfp_sock_accepted( struct wfp_socket **wfp, int unix_fd );
 extern void wfp_socket_free( struct wfp_socket *wfp );
 extern void wfp_socket_move( struct wfp_socket **to, struct wfp_socket **from );
+
+/* UDP flows: records that WSASendMsg gave, delivered with the first
+ * datagram of the flow (wfp_udp.c) */
+extern void wfp_udp_deliver( int unix_fd, unsigned short family, int deliver );
+extern void wfp_udp_ioctl( struct wfp_udp **udp, const struct wfp_sock_info *sock, unsigned int code,
+                           struct async *async );
+extern void wfp_udp_free( struct wfp_udp *udp );
 
 #endif /* __WINE_SERVER_WFP_H */

@@ -77,9 +77,9 @@ BOOL wfp_copy( void *dst, const void *src, DWORD size )
  * socket with STATUS_NOT_SUPPORTED: WSAENOPROTOOPT, as Windows documents
  * for them.  A handle that is no socket at all (a file, say) gives the
  * same status; IOCTL_AFD_WINE_GET_INFO tells the two apart. */
-static DWORD wfp_server_ioctl( SOCKET s, DWORD code, void *in_buff, DWORD in_size, void *out_buff, DWORD out_size,
-                               DWORD *ret_size, OVERLAPPED *overlapped,
-                               LPWSAOVERLAPPED_COMPLETION_ROUTINE completion )
+DWORD wfp_server_ioctl( SOCKET s, DWORD code, void *in_buff, DWORD in_size, void *out_buff, DWORD out_size,
+                        DWORD *ret_size, OVERLAPPED *overlapped,
+                        LPWSAOVERLAPPED_COMPLETION_ROUTINE completion )
 {
     DWORD ret = server_ioctl_sock( s, code, in_buff, in_size, out_buff, out_size, ret_size, overlapped, completion );
     struct afd_get_info_params info;

@@ -30,6 +30,10 @@
  * headers, so that it is unit-tested natively; the caller locks.
  */
 
+#if 0
+#pragma makedep unix
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 

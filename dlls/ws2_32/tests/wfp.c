@@ -1318,6 +1318,427 @@ static void test_no_mark_option(void)
     closesocket(s);
 }
 
+/* ---- UDP: records as control data ------------------------------------------- */
+
+static LPFN_WSARECVMSG pWSARecvMsg;
+static LPFN_WSASENDMSG pWSASendMsg;
+
+enum recv_mode { RECV_SYNC, RECV_EVENT, RECV_APC, RECV_IOCP };
+static const char *const recv_mode_names[] = { "sync", "event", "apc", "iocp" };
+
+static void get_msg_functions(void)
+{
+    GUID recv_guid = WSAID_WSARECVMSG, send_guid = WSAID_WSASENDMSG;
+    DWORD size;
+    SOCKET s;
+
+    s = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &recv_guid, sizeof(recv_guid), &pWSARecvMsg,
+             sizeof(pWSARecvMsg), &size, NULL, NULL);
+    WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &send_guid, sizeof(send_guid), &pWSASendMsg,
+             sizeof(pWSASendMsg), &size, NULL, NULL);
+    closesocket(s);
+}
+
+/* a UDP socket on a loopback port of its own, and its address */
+static SOCKET udp_socket(int family, SOCKADDR_STORAGE *addr, int *len)
+{
+    SOCKET s;
+    int ret;
+
+    s = WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    ok(s != INVALID_SOCKET, "socket failed, error %u\n", WSAGetLastError());
+    loopback_addr(family, 0, addr, len);
+    ret = bind(s, (struct sockaddr *)addr, *len);
+    ok(!ret, "bind failed, error %u\n", WSAGetLastError());
+    *len = sizeof(*addr);
+    getsockname(s, (struct sockaddr *)addr, len);
+    return s;
+}
+
+static void set_option(SOCKET s, int family, int option, DWORD value)
+{
+    int ret = setsockopt(s, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, option, (char *)&value, sizeof(value));
+    ok(!ret, "setsockopt %d failed, error %u\n", option, WSAGetLastError());
+}
+
+/* WSASendMsg of "datagram" to addr, with a records message when records is set */
+static int send_with_records(SOCKET s, const SOCKADDR_STORAGE *addr, int len, int level, const void *records,
+                             DWORD size)
+{
+    ULONG_PTR control[64];
+    WSABUF buf = { 8, (char *)"datagram" };
+    WSACMSGHDR *cmsg = (WSACMSGHDR *)control;
+    WSAMSG msg;
+    DWORD sent;
+
+    memset(control, 0, sizeof(control));
+    memset(&msg, 0, sizeof(msg));
+    msg.name = (struct sockaddr *)addr;
+    msg.namelen = addr ? len : 0;
+    msg.lpBuffers = &buf;
+    msg.dwBufferCount = 1;
+    if (records)
+    {
+        cmsg->cmsg_len = WSA_CMSG_LEN(size);
+        cmsg->cmsg_level = level;
+        cmsg->cmsg_type = IP_WFP_REDIRECT_RECORDS;
+        memcpy(WSA_CMSG_DATA(cmsg), records, size);
+        msg.Control.buf = (char *)control;
+        msg.Control.len = WSA_CMSG_SPACE(size);
+    }
+    WSASetLastError(0xdeadbeef);
+    return pWSASendMsg(s, &msg, 0, &sent, NULL, NULL);
+}
+
+static SOCKET iocp_socket = INVALID_SOCKET;
+static HANDLE iocp_port;
+static unsigned int recv_apc_calls;
+static DWORD recv_apc_error, recv_apc_size;
+
+static void WINAPI recv_completion(DWORD error, DWORD size, OVERLAPPED *overlapped, DWORD flags)
+{
+    recv_apc_calls++;
+    recv_apc_error = error;
+    recv_apc_size = size;
+}
+
+/* one WSARecvMsg on s, in one of the ways programs post it; the error, or 0 */
+static DWORD recv_with_control(SOCKET s, enum recv_mode mode, char *control, DWORD control_size,
+                               DWORD *control_len, DWORD *flags, DWORD *size)
+{
+    SOCKADDR_STORAGE from;
+    OVERLAPPED ovl, *povl;
+    char data[64];
+    WSABUF buf = { sizeof(data), data };
+    WSAMSG msg;
+    ULONG_PTR key;
+    HANDLE port;
+    DWORD error = 0;
+    int ret;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.name = (struct sockaddr *)&from;
+    msg.namelen = sizeof(from);
+    msg.lpBuffers = &buf;
+    msg.dwBufferCount = 1;
+    msg.Control.buf = control;
+    msg.Control.len = control_size;
+    memset(&ovl, 0, sizeof(ovl));
+    *size = 0;
+
+    switch (mode)
+    {
+    case RECV_SYNC:
+        if (pWSARecvMsg(s, &msg, size, NULL, NULL)) error = WSAGetLastError();
+        break;
+
+    case RECV_EVENT:
+        ovl.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+        ret = pWSARecvMsg(s, &msg, NULL, &ovl, NULL);
+        ok(!ret || WSAGetLastError() == WSA_IO_PENDING || WSAGetLastError() == WSAEMSGSIZE,
+           "got %d, error %u\n", ret, WSAGetLastError());
+        ok(!WaitForSingleObject(ovl.hEvent, 1000), "the event was not signalled\n");
+        if (!WSAGetOverlappedResult(s, &ovl, size, FALSE, flags)) error = WSAGetLastError();
+        CloseHandle(ovl.hEvent);
+        break;
+
+    case RECV_APC:
+        recv_apc_calls = 0;
+        ret = pWSARecvMsg(s, &msg, NULL, &ovl, recv_completion);
+        ok(!ret || WSAGetLastError() == WSA_IO_PENDING || WSAGetLastError() == WSAEMSGSIZE,
+           "got %d, error %u\n", ret, WSAGetLastError());
+        SleepEx(1000, TRUE);
+        ok(recv_apc_calls == 1, "the routine ran %u times\n", recv_apc_calls);
+        error = recv_apc_error;
+        *size = recv_apc_size;
+        break;
+
+    case RECV_IOCP:
+        /* a socket is bound to a port once, for good */
+        if (s != iocp_socket)
+        {
+            if (iocp_port) CloseHandle(iocp_port);
+            iocp_port = CreateIoCompletionPort((HANDLE)s, NULL, 0x42, 0);
+            iocp_socket = s;
+        }
+        port = iocp_port;
+        ret = pWSARecvMsg(s, &msg, NULL, &ovl, NULL);
+        ok(!ret || WSAGetLastError() == WSA_IO_PENDING || WSAGetLastError() == WSAEMSGSIZE,
+           "got %d, error %u\n", ret, WSAGetLastError());
+        povl = NULL;
+        if (!GetQueuedCompletionStatus(port, size, &key, &povl, 1000)) error = GetLastError();
+        ok(povl == &ovl && key == 0x42, "got %p, key %#Ix\n", povl, key);
+        break;
+    }
+    *control_len = msg.Control.len;
+    *flags = msg.dwFlags;
+    return error;
+}
+
+/* the data of the one control message at level and type, NULL without */
+static const BYTE *find_message(const char *control, DWORD len, int level, int type, DWORD *size)
+{
+    WSAMSG msg;
+    WSACMSGHDR *cmsg;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.Control.buf = (char *)control;
+    msg.Control.len = len;
+    for (cmsg = WSA_CMSG_FIRSTHDR(&msg); cmsg; cmsg = WSA_CMSG_NXTHDR(&msg, cmsg))
+    {
+        if (cmsg->cmsg_level != level || cmsg->cmsg_type != type) continue;
+        *size = cmsg->cmsg_len - WSA_CMSG_LEN(0);
+        return WSA_CMSG_DATA(cmsg);
+    }
+    return NULL;
+}
+
+/* Is a datagram waiting? */
+static BOOL datagram_waiting(SOCKET s)
+{
+    struct timeval timeout = { 0, 200000 };
+    fd_set set;
+
+    FD_ZERO(&set);
+    FD_SET(s, &set);
+    return select(0, &set, NULL, NULL, &timeout) == 1;
+}
+
+/* Without records the datagram comes as before: no control message, even
+ * with the options on; a socket without the options never gets one. */
+static void test_udp_plain(int family)
+{
+    static const char blob[] = "records of a UDP flow";
+    SOCKADDR_STORAGE raddr, saddr;
+    char control[2048];
+    DWORD control_len, flags, size, error;
+    SOCKET r, sender;
+    int rlen, slen, ret;
+
+    winetest_push_context("family %d", family);
+    r = udp_socket(family, &raddr, &rlen);
+    sender = udp_socket(family, &saddr, &slen);
+
+    set_option(r, family, IP_WFP_REDIRECT_RECORDS, 1);
+    set_option(r, family, IP_WFP_REDIRECT_CONTEXT, 1);
+    ret = send_with_records(sender, &raddr, rlen, 0, NULL, 0);
+    ok(!ret, "send failed, error %u\n", WSAGetLastError());
+    error = recv_with_control(r, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+    ok(!error && size == 8, "got error %lu, size %lu\n", error, size);
+    ok(!control_len && !flags, "got %lu bytes of control data, flags %#lx\n", control_len, flags);
+
+    /* the records of a flow, on a socket that did not ask */
+    set_option(r, family, IP_WFP_REDIRECT_RECORDS, 0);
+    set_option(r, family, IP_WFP_REDIRECT_CONTEXT, 0);
+    closesocket(sender);
+    sender = udp_socket(family, &saddr, &slen);
+    ret = send_with_records(sender, &raddr, rlen, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, blob,
+                            sizeof(blob));
+    if (ret && WSAGetLastError() == WSAEINVAL && redirect.enabled)
+        ok(!datagram_waiting(r), "the datagram of a refused WSASendMsg was sent\n");
+    else
+    {
+        ok(!ret, "send failed, error %u\n", WSAGetLastError());
+        error = recv_with_control(r, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+        ok(!error && size == 8, "got error %lu, size %lu\n", error, size);
+        ok(!control_len && !flags, "got %lu bytes of control data, flags %#lx\n", control_len, flags);
+    }
+    closesocket(sender);
+    closesocket(r);
+    winetest_pop_context();
+}
+
+/* WSASendMsg's control data.  Windows documents no error for malformed
+ * control data; wine-wfp fails the call with WSAEINVAL, or WSAEFAULT for a
+ * buffer it cannot read, and sends nothing. */
+static void test_udp_send_errors(void)
+{
+    SOCKADDR_STORAGE raddr, saddr;
+    ULONG_PTR control[16];
+    WSACMSGHDR *cmsg = (WSACMSGHDR *)control;
+    WSABUF buf = { 8, (char *)"datagram" };
+    SOCKET r, sender;
+    WSAMSG msg;
+    DWORD sent;
+    int rlen, slen, ret;
+
+    if (strcmp(winetest_platform, "wine"))
+    {
+        skip("Windows' answers to malformed control data are not known\n");
+        return;
+    }
+    r = udp_socket(AF_INET, &raddr, &rlen);
+    sender = udp_socket(AF_INET, &saddr, &slen);
+    memset(&msg, 0, sizeof(msg));
+    msg.name = (struct sockaddr *)&raddr;
+    msg.namelen = rlen;
+    msg.lpBuffers = &buf;
+    msg.dwBufferCount = 1;
+    memset(control, 0, sizeof(control));
+    cmsg->cmsg_level = IPPROTO_IP;
+    cmsg->cmsg_type = IP_WFP_REDIRECT_RECORDS;
+    cmsg->cmsg_len = WSA_CMSG_LEN(8);
+
+    /* a message that runs past the buffer */
+    msg.Control.buf = (char *)control;
+    msg.Control.len = WSA_CMSG_LEN(8) - 1;
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "past the end: got %d, error %u\n", ret,
+       WSAGetLastError());
+    /* a length shorter than the header */
+    cmsg->cmsg_len = sizeof(WSACMSGHDR) - 1;
+    msg.Control.len = sizeof(control);
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "short: got %d, error %u\n", ret, WSAGetLastError());
+    /* empty records */
+    cmsg->cmsg_len = WSA_CMSG_LEN(0);
+    msg.Control.len = WSA_CMSG_SPACE(0);
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "empty: got %d, error %u\n", ret, WSAGetLastError());
+    /* misaligned */
+    cmsg->cmsg_len = WSA_CMSG_LEN(8);
+    msg.Control.buf = (char *)control + 1;
+    msg.Control.len = WSA_CMSG_SPACE(8);
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "misaligned: got %d, error %u\n", ret,
+       WSAGetLastError());
+    /* unreadable */
+    msg.Control.buf = noaccess_page();
+    msg.Control.len = 64;
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "unreadable: got %d, error %u\n", ret,
+       WSAGetLastError());
+    ok(!datagram_waiting(r), "a datagram was sent\n");
+
+    /* messages it does not take are left to the send as before */
+    cmsg->cmsg_type = IP_PKTINFO;
+    cmsg->cmsg_len = WSA_CMSG_LEN(sizeof(IN_PKTINFO));
+    msg.Control.buf = (char *)control;
+    msg.Control.len = WSA_CMSG_SPACE(sizeof(IN_PKTINFO));
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(!ret, "got %d, error %u\n", ret, WSAGetLastError());
+    ok(datagram_waiting(r), "no datagram\n");
+
+    closesocket(sender);
+    closesocket(r);
+}
+
+/* Without a redirector, the records that WSASendMsg gives a flow reach a
+ * UDP socket of this wineserver that asked for them, with the first
+ * datagram of the flow, as the records of a TCP connection do. */
+static void test_udp_carried(int family)
+{
+    static const char blob[] = "the records of a UDP flow, opaque to the wineserver";
+    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, rlen, slen, ret;
+    SOCKADDR_STORAGE raddr, saddr;
+    DWORD control_len, flags, size, error, data_size;
+    enum recv_mode mode;
+    char control[2048];
+    const BYTE *data;
+    SOCKET r, sender;
+
+    if (redirect.enabled || strcmp(winetest_platform, "wine"))
+    {
+        skip("records without a redirector are Wine's\n");
+        return;
+    }
+    winetest_push_context("family %d", family);
+    r = udp_socket(family, &raddr, &rlen);
+    set_option(r, family, IP_WFP_REDIRECT_RECORDS, 1);
+    iocp_socket = INVALID_SOCKET;  /* the handle value of a closed socket may come back */
+
+    for (mode = RECV_SYNC; mode <= RECV_IOCP; mode++)
+    {
+        winetest_push_context("%s", recv_mode_names[mode]);
+        sender = udp_socket(family, &saddr, &slen);
+        ret = send_with_records(sender, &raddr, rlen, level, blob, sizeof(blob));
+        ok(!ret, "send failed, error %u\n", WSAGetLastError());
+        ret = send_with_records(sender, &raddr, rlen, 0, NULL, 0);
+        ok(!ret, "send failed, error %u\n", WSAGetLastError());
+
+        memset(control, 0xcc, sizeof(control));
+        error = recv_with_control(r, mode, control, sizeof(control), &control_len, &flags, &size);
+        ok(!error && size == 8, "got error %lu, size %lu\n", error, size);
+        ok(!flags, "got flags %#lx\n", flags);
+        data = find_message(control, control_len, level, IP_WFP_REDIRECT_RECORDS, &data_size);
+        ok(data && data_size == sizeof(blob) && !memcmp(data, blob, sizeof(blob)),
+           "got %p, %lu bytes of %lu\n", data, data ? data_size : 0, control_len);
+        ok(control_len == WSA_CMSG_SPACE(sizeof(blob)), "got %lu bytes of control data\n", control_len);
+
+        /* the flow's second datagram has none */
+        error = recv_with_control(r, mode, control, sizeof(control), &control_len, &flags, &size);
+        ok(!error && size == 8, "second: got error %lu, size %lu\n", error, size);
+        ok(!control_len, "second: got %lu bytes of control data\n", control_len);
+        closesocket(sender);
+        winetest_pop_context();
+    }
+
+    /* a control buffer too small: MSG_CTRUNC, the datagram all the same */
+    sender = udp_socket(family, &saddr, &slen);
+    ret = send_with_records(sender, &raddr, rlen, level, blob, sizeof(blob));
+    ok(!ret, "send failed, error %u\n", WSAGetLastError());
+    error = recv_with_control(r, RECV_SYNC, control, 16, &control_len, &flags, &size);
+    ok(error == WSAEMSGSIZE, "short: got error %lu\n", error);
+    ok(flags == MSG_CTRUNC, "short: got flags %#lx\n", flags);
+    closesocket(sender);
+
+    /* a connected socket's flow, without a name */
+    sender = udp_socket(family, &saddr, &slen);
+    ret = connect(sender, (struct sockaddr *)&raddr, rlen);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    ret = send_with_records(sender, NULL, 0, level, blob, 9);
+    ok(!ret, "connected: send failed, error %u\n", WSAGetLastError());
+    error = recv_with_control(r, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+    data = find_message(control, control_len, level, IP_WFP_REDIRECT_RECORDS, &data_size);
+    ok(!error && data && data_size == 9 && !memcmp(data, blob, 9), "connected: got error %lu, %p\n", error, data);
+    closesocket(sender);
+
+    /* only the context asked for: the flow has none */
+    set_option(r, family, IP_WFP_REDIRECT_RECORDS, 0);
+    set_option(r, family, IP_WFP_REDIRECT_CONTEXT, 1);
+    sender = udp_socket(family, &saddr, &slen);
+    ret = send_with_records(sender, &raddr, rlen, level, blob, sizeof(blob));
+    ok(!ret, "send failed, error %u\n", WSAGetLastError());
+    error = recv_with_control(r, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+    ok(!error && !control_len, "context only: got error %lu, %lu bytes of control data\n", error, control_len);
+    closesocket(sender);
+    closesocket(r);
+
+    /* a dual-stack socket gets an IPv4 flow's records at the IPv4 level */
+    if (family == AF_INET6)
+    {
+        SOCKADDR_STORAGE v4addr;
+        struct sockaddr_in *in = (struct sockaddr_in *)&v4addr;
+        DWORD v6only = 0;
+
+        r = WSASocketW(AF_INET6, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_OVERLAPPED);
+        setsockopt(r, IPPROTO_IPV6, IPV6_V6ONLY, (char *)&v6only, sizeof(v6only));
+        memset(&raddr, 0, sizeof(raddr));
+        raddr.ss_family = AF_INET6;
+        ret = bind(r, (struct sockaddr *)&raddr, sizeof(struct sockaddr_in6));
+        ok(!ret, "bind failed, error %u\n", WSAGetLastError());
+        rlen = sizeof(raddr);
+        getsockname(r, (struct sockaddr *)&raddr, &rlen);
+        set_option(r, AF_INET6, IPV6_WFP_REDIRECT_RECORDS, 1);
+        loopback_addr(AF_INET, ntohs(((struct sockaddr_in6 *)&raddr)->sin6_port), &v4addr, &rlen);
+        sender = udp_socket(AF_INET, &saddr, &slen);
+        ret = send_with_records(sender, &v4addr, sizeof(*in), IPPROTO_IP, blob, sizeof(blob));
+        ok(!ret, "send failed, error %u\n", WSAGetLastError());
+        error = recv_with_control(r, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+        data = find_message(control, control_len, IPPROTO_IP, IP_WFP_REDIRECT_RECORDS, &data_size);
+        ok(!error && data && data_size == sizeof(blob), "dual-stack: got error %lu, %p\n", error, data);
+        closesocket(sender);
+        closesocket(r);
+    }
+    winetest_pop_context();
+}
+
 START_TEST(wfp)
 {
     WSADATA data;
@@ -1348,6 +1769,12 @@ START_TEST(wfp)
     test_carried_records(AF_INET6);
     test_sockopts();
     test_no_mark_option();
+    get_msg_functions();
+    test_udp_plain(AF_INET);
+    test_udp_plain(AF_INET6);
+    test_udp_send_errors();
+    test_udp_carried(AF_INET);
+    test_udp_carried(AF_INET6);
 
     WSACleanup();
 }
