@@ -6,7 +6,7 @@
 #
 # usage: conformance.sh WS2_32_TEST_EXE [SUITE [CORE_BIN_DIR]]
 # SUITE names the result (conformance, or conformance-i386 for the 32-bit
-# test program).  CORE_BIN_DIR holds a wineserver and a ws2_32.dll built
+# test program).  CORE_BIN_DIR holds a wineserver, ntdll.so and ws2_32.dll built
 # from the wfp-core patch set alone ('make check-patches' keeps them): the
 # test then runs over those, without a redirector, and every redirected
 # case must skip.
@@ -24,12 +24,13 @@ if test -n "$core"; then
         record "$suite" 0 0 1
         exit 0
     fi
-    # wine-wfp's root, with the core's wineserver and ws2_32.dll
+    # wine-wfp's root, with the core's wineserver, ntdll.so and ws2_32.dll
     root=$WFP_BUILDDIR/build/$suite$SERIES-root
     rm -rf "$root"
     cp -a "$WFP_ROOT" "$root"
     cp "$core/wineserver" "$root/lib/wine/wineserver64"
     cp "$core/ws2_32.dll" "$root/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll"
+    cp "$core/ntdll.so" "$root/lib/x86_64-linux-gnu/wine/x86_64-unix/ntdll.so"
     if test -f "$WINE_WFP.inside"; then
         # Wine 10.0's launcher runs its .inside twin in the Debian 13 root
         sed "s|^root=.*|root='$root'|" "$WINE_WFP.inside" > "$root/wine-wfp.inside"

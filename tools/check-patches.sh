@@ -93,7 +93,7 @@ say "ok: quilt push -a applies Debian's $debian_count patches and the series, an
 # 3. each patch compiles.  Debian's repack leaves out generated files
 # (configure, the server protocol, ...): take them from the prepared tree,
 # never overwriting a file of the source.
-say "building wineserver, ws2_32.dll and ws2_32_test.exe after each patch"
+say "building wineserver, ntdll.so, ws2_32.dll and ws2_32_test.exe after each patch"
 cp -a -n "$prepared/." "$work/am/"
 rm -f "$work/am"/.wine-wfp-*
 commits=$(git_ rev-list --reverse HEAD~$count..HEAD)
@@ -112,7 +112,10 @@ if test -f "$work/am/include/wine/server_tmpdir.h"; then
     mkdir -p "$work/build/include/wine"
     ln -sf "$work/am/include/wine/server_tmpdir.h" "$work/build/include/wine/server_tmpdir.h"
 fi
-targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+# and ntdll's loader.c its generated version.h
+mkdir -p "$work/build/dlls/ntdll"
+ln -sf unix/version.h "$work/build/dlls/ntdll/version.h"
+targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 # Wine's rules run bison twice for each of its tools' parsers, which a
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
 parsers=$(cd "$work/am" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')

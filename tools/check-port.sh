@@ -107,7 +107,10 @@ if test -f "$work/src/include/wine/server_tmpdir.h"; then
     mkdir -p "$work/build/include/wine"
     ln -sf "$work/src/include/wine/server_tmpdir.h" "$work/build/include/wine/server_tmpdir.h"
 fi
-targets="server/wineserver dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+# and ntdll's loader.c its generated version.h
+mkdir -p "$work/build/dlls/ntdll"
+ln -sf unix/version.h "$work/build/dlls/ntdll/version.h"
+targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 jobs=$(nproc 2>/dev/null || echo 1)
 test "$jobs" -le 2 || jobs=2
 say "building $targets (log: $work/build/build.log)"
@@ -115,7 +118,7 @@ say "building $targets (log: $work/build/build.log)"
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
 parsers=$(cd "$work/src" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')
 make -C "$work/build" -j1 $parsers >"$work/build/build.log" 2>&1 || true
-if ! nice -n 10 make -C "$work/build" -j"$jobs" $targets >"$work/build/build.log" 2>&1; then
+if ! nice -n 10 make -C "$work/build" -j"$jobs" VENDOR="Debian $version" $targets >"$work/build/build.log" 2>&1; then
     grep -E "error|Error" "$work/build/build.log" | head -n 30
     fail "the build of wine $version with wine-wfp failed"
 fi

@@ -34,7 +34,7 @@ packages="
     gcc-mingw-w64-x86-64 libz-mingw-w64-dev
     flex bison perl libxml-libxml-perl python3
     dpkg-dev unicode-data khronos-api libvulkan-dev
-    libcmocka-dev clang libclang-rt-14-dev
+    libcmocka-dev clang libclang-rt-14-dev libunwind-dev
     nftables iproute2 valgrind quilt
     debhelper lintian git
     gcc-mingw-w64-i686

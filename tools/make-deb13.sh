@@ -42,7 +42,8 @@ mkdir -p "$tree"
 # what 'make install' installs, for Wine 10.0 in Debian 13's layout
 port=$builddir/build/port/build
 inroot sh "$srcdir/tools/make-root.sh" "$stage/usr/lib/wine-wfp" /usr/lib/wine /usr/lib/x86_64-linux-gnu/wine \
-    /usr/share/wine "$port/server/wineserver" "$port/dlls/ws2_32/x86_64-windows/ws2_32.dll" "$@"
+    /usr/share/wine "$port/server/wineserver" "$port/dlls/ntdll/ntdll.so" "$port/dlls/ws2_32/x86_64-windows/ws2_32.dll" \
+    "$@"
 mkdir -p "$stage/usr/bin" "$stage/usr/share/doc/wine-wfp" "$stage/usr/share/man/man1"
 for name in wine-wfp wineserver-wfp; do
     sed -e "s|@WINE_VERSION[@]|$wine_version|g" -e "s|@PACKAGE_VERSION[@]|$upstream|g" \

@@ -2,12 +2,14 @@
 # Assemble the Wine root that wine-wfp runs.
 #
 # usage: make-root.sh [--wine32 WINE32_BINDIR WINE32_DLLDIR WS2_32_DLL32]
-#                     DEST SYSTEM_BINDIR SYSTEM_DLLDIR SYSTEM_DATADIR WINESERVER WS2_32_DLL [PROGRAM.exe...]
+#                     DEST SYSTEM_BINDIR SYSTEM_DLLDIR SYSTEM_DATADIR WINESERVER NTDLL_SO WS2_32_DLL
+#                     [PROGRAM.exe...]
 #
 # The layout mirrors Debian's, relative to DEST:
 #   lib/wine/wine64                          copy of the installed loader
 #   lib/wine/wineserver, wineserver64        our server (wrapper as in Debian)
-#   lib/x86_64-linux-gnu/wine/x86_64-unix    ntdll.so copied, the rest linked
+#   lib/x86_64-linux-gnu/wine/x86_64-unix    ntdll.so ours, the rest linked; ntdll.so.system
+#                                            the installed ntdll.so's size and time
 #   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll ours, the rest linked
 # and with --wine32, for 32-bit programs, from wine32:i386's files:
 #   lib/wine/wine                            copy of the 32-bit loader
@@ -37,10 +39,11 @@ sys_bindir=$2
 sys_dlldir=$3
 sys_datadir=$4
 wineserver=$5
-ws2_32=$6
+ntdll=$6
+ws2_32=$7
 
-test $# -ge 6 || { echo "usage: $0 [--wine32 BINDIR32 DLLDIR32 WS2_32_32] DEST BINDIR DLLDIR DATADIR WINESERVER WS2_32 [PROGRAM...]" >&2; exit 2; }
-shift 6
+test $# -ge 7 || { echo "usage: $0 [--wine32 BINDIR32 DLLDIR32 WS2_32_32] DEST BINDIR DLLDIR DATADIR WINESERVER NTDLL WS2_32 [PROGRAM...]" >&2; exit 2; }
+shift 7
 
 bindir=$dest/lib/wine
 dlldir=$dest/lib/x86_64-linux-gnu/wine
@@ -70,14 +73,19 @@ link_dir()
     done
 }
 
-# unix_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH: the Unix side of an
-# architecture, ntdll.so a copy and the rest links
+# unix_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH [NTDLL]: the Unix side of an
+# architecture, ntdll.so ours (or a copy of the installed one) and the rest
+# links.  Ours goes with the installed Wine it was built for: the launcher
+# compares the installed one with the size and time noted here.
 unix_dir()
 {
     mkdir -p "$1/$3-unix"
-    link_dir "$2/$3-unix" "$1/$3-unix" "ntdll.so"
+    link_dir "$2/$3-unix" "$1/$3-unix" "ntdll.so ntdll.so.system"
     test ! -L "$1/$3-unix/ntdll.so" || rm -f "$1/$3-unix/ntdll.so"
-    copy "$2/$3-unix/ntdll.so" "$1/$3-unix/ntdll.so"
+    copy "${4:-$2/$3-unix/ntdll.so}" "$1/$3-unix/ntdll.so"
+    chmod 644 "$1/$3-unix/ntdll.so"
+    rm -f "$1/$3-unix/ntdll.so.system"
+    test -z "$4" || stat -L -c %s.%Y "$2/$3-unix/ntdll.so" > "$1/$3-unix/ntdll.so.system"
 }
 
 # windows_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH WS2_32: the PE side, our
@@ -92,7 +100,7 @@ windows_dir()
     mv "$1/$3-windows/ws2_32.dll.tmp" "$1/$3-windows/ws2_32.dll"
 }
 
-unix_dir "$dlldir" "$sys_dlldir" x86_64
+unix_dir "$dlldir" "$sys_dlldir" x86_64 "$ntdll"
 windows_dir "$dlldir" "$sys_dlldir" x86_64 "$ws2_32"
 
 for d in "$sys_dlldir"/*-windows; do

@@ -2,7 +2,7 @@
 # make wine10: wine-wfp over Debian 13's Wine 10.0, ready for the suites.
 #   1. the Debian 13 root with Wine VERSION (tools/trixie-root.sh), made
 #      once and cached beside the prepared source;
-#   2. wineserver, ws2_32.dll and ws2_32_test.exe built from Debian 13's
+#   2. wineserver, ntdll.so, ws2_32.dll and ws2_32_test.exe built from Debian 13's
 #      source with the 10.0 series (tools/check-port.sh, in PORT_BUILD);
 #   3. the Wine root that wine-wfp runs, laid out as trixie's wine64 lays
 #      out its files (tools/make-root.sh, run inside the Debian 13 root);
@@ -69,7 +69,8 @@ trees=$srcdir
 test "$builddir" = "$srcdir" || trees="$srcdir $builddir"
 inroot() { "$srcdir/tools/in-root.sh" "$root" $trees -- "$@"; }
 inroot sh "$srcdir/tools/make-root.sh" "$out/root" /usr/lib/wine /usr/lib/x86_64-linux-gnu/wine /usr/share/wine \
-    "$port/build/server/wineserver" "$port/build/dlls/ws2_32/x86_64-windows/ws2_32.dll" "$@"
+    "$port/build/server/wineserver" "$port/build/dlls/ntdll/ntdll.so" \
+    "$port/build/dlls/ws2_32/x86_64-windows/ws2_32.dll" "$@"
 cp "$port/build/dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe" "$out/ws2_32_test.exe"
 
 # 4. the launchers
