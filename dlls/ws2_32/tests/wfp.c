@@ -1393,15 +1393,6 @@ static int send_with_records(SOCKET s, const SOCKADDR_STORAGE *addr, int len, in
 
 static SOCKET iocp_socket = INVALID_SOCKET;
 static HANDLE iocp_port;
-static unsigned int recv_apc_calls;
-static DWORD recv_apc_error, recv_apc_size;
-
-static void WINAPI recv_completion(DWORD error, DWORD size, OVERLAPPED *overlapped, DWORD flags)
-{
-    recv_apc_calls++;
-    recv_apc_error = error;
-    recv_apc_size = size;
-}
 
 /* one WSARecvMsg on s, in one of the ways programs post it; the error, or 0 */
 static DWORD recv_with_control(SOCKET s, enum recv_mode mode, char *control, DWORD control_size,
@@ -1444,14 +1435,14 @@ static DWORD recv_with_control(SOCKET s, enum recv_mode mode, char *control, DWO
         break;
 
     case RECV_APC:
-        recv_apc_calls = 0;
-        ret = pWSARecvMsg(s, &msg, NULL, &ovl, recv_completion);
+        apc_calls = 0;
+        ret = pWSARecvMsg(s, &msg, NULL, &ovl, completion_routine);
         ok(!ret || WSAGetLastError() == WSA_IO_PENDING || WSAGetLastError() == WSAEMSGSIZE,
            "got %d, error %u\n", ret, WSAGetLastError());
         SleepEx(1000, TRUE);
-        ok(recv_apc_calls == 1, "the routine ran %u times\n", recv_apc_calls);
-        error = recv_apc_error;
-        *size = recv_apc_size;
+        ok(apc_calls == 1, "the routine ran %u times\n", apc_calls);
+        error = apc_error;
+        *size = apc_size;
         break;
 
     case RECV_IOCP:
