@@ -12,13 +12,14 @@
 #include <winternl.h>
 
 /* The WFP codes follow the last of each Wine's own AFD codes: 298 in 8.0,
- * 304 in 10.0.  The statistics are the twelfth. */
+ * 304 in 10.0.  The core has thirteen (the last two for UDP flows); the
+ * statistics, the redirector's, come next. */
 static ULONG stats_code( void )
 {
     const char * (CDECL *get_version)(void) = (void *)GetProcAddress( GetModuleHandleA( "ntdll" ), "wine_get_version" );
     const char *version = get_version ? get_version() : "";
 
-    return CTL_CODE( 0x12, (atoi( version ) >= 10 ? 304 : 298) + 12, METHOD_BUFFERED, FILE_ANY_ACCESS );
+    return CTL_CODE( 0x12, (atoi( version ) >= 10 ? 304 : 298) + 14, METHOD_BUFFERED, FILE_ANY_ACCESS );
 }
 
 struct afd_wfp_stats
