@@ -71,5 +71,11 @@ extern void wfp_udp_deliver( int unix_fd, unsigned short family, int deliver );
 extern void wfp_udp_ioctl( struct wfp_udp **udp, const struct wfp_sock_info *sock, unsigned int code,
                            struct async *async );
 extern void wfp_udp_free( struct wfp_udp *udp );
+extern int wfp_udp_flow_params( const struct wfp_sock_info *sock, union wfp_unix_addr *peer,
+                                union wfp_unix_addr *local );
+extern const void *wfp_udp_flow_records( const union wfp_unix_addr *destination, const union wfp_unix_addr *sender,
+                                         data_size_t *size );
+extern void wfp_udp_reply_flow( const void *records, data_size_t records_size, const void *context,
+                                data_size_t context_size );
 
 #endif /* __WINE_SERVER_WFP_H */

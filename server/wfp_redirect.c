@@ -69,6 +69,7 @@
 #include "thread.h"
 #include "unicode.h"
 #include "wfp_redirect.h"
+#include "wfp_conntrack.h"
 #include "wfp_pending.h"
 #include "wfp_rules.h"
 
@@ -542,14 +543,14 @@ void wfp_redirect_accepted( struct wfp_conn **slot, int unix_fd )
 
 /* target: the process the connection is for, localRedirectTargetPID on
  * Windows: the one that accepted it, or else the first to ask about it */
-static void init_hop( struct wfp_hop *hop, uint8_t kind, uint16_t service, const struct wfp_endpoint *dst,
-                      const struct wfp_endpoint *src, const struct process *target )
+static void init_hop( struct wfp_hop *hop, uint8_t kind, uint8_t protocol, uint16_t service,
+                      const struct wfp_endpoint *dst, const struct wfp_endpoint *src, const struct process *target )
 {
     struct wfp_process_id id;
 
     memset( hop, 0, sizeof(*hop) );
     hop->service_kind = kind;
-    hop->protocol = IPPROTO_TCP;
+    hop->protocol = protocol;
     hop->service_id = service;
     get_wfp_process_id( target, &id );
     wfp_hop_set_target( hop, &id );
@@ -588,14 +589,14 @@ static void resolve_arrival( struct wfp_conn *wfp, const struct wfp_sock_info *s
 
     if (entry->rule_service)
     {
-        init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, entry->rule_service, &entry->original_dst, &entry->source,
-                  target );
+        init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, IPPROTO_TCP, entry->rule_service, &entry->original_dst,
+                  &entry->source, target );
         wfp->context_none = entry->rule_context == WFP_CONTEXT_NONE;
     }
     if (entry->netfilter && get_local_endpoint( sock->unix_fd, &local ))
     {
-        init_hop( &hops[count++], WFP_SERVICE_NETFILTER, local.port, &entry->original_dst, &entry->source,
-                  target );
+        init_hop( &hops[count++], WFP_SERVICE_NETFILTER, IPPROTO_TCP, local.port, &entry->original_dst,
+                  &entry->source, target );
         wfp->context_none = 0;
     }
 
@@ -637,7 +638,7 @@ static void check_netfilter_redirect( struct wfp_conn *wfp, const struct wfp_soc
      * own address (or, seen from a connecting socket, the peer's). */
     if (wfp_endpoint_equal( &orig, &local ) || wfp_endpoint_equal( &orig, &peer )) return;
 
-    init_hop( &hop, WFP_SERVICE_NETFILTER, local.port, &orig, &peer, target );
+    init_hop( &hop, WFP_SERVICE_NETFILTER, IPPROTO_TCP, local.port, &orig, &peer, target );
     if (wfp_conn_add_hop( wfp, NULL, &hop, key ) != WFP_STORE_OK) return;
 
     if (debug_level)
@@ -862,58 +863,69 @@ static uint32_t records_mark( const struct wfp_records *records )
     return mark;
 }
 
-static void set_redirect_records( struct wfp_conn **slot, const struct wfp_sock_info *sock,
-                                  struct process *process )
+/* What SET and WSASendMsg check of the records that a proxy gives back:
+ * that this machine's wineservers issued them unaltered, and to this
+ * process.  0 with the error set otherwise. */
+static int check_records( const void *data, data_size_t size, struct process *process,
+                          struct wfp_records *records, size_t *used )
 {
     enum wfp_records_status status;
     struct wfp_process_id id;
-    struct wfp_records records;
     const struct wfp_hop *last;
-    struct wfp_conn *wfp;
     const uint8_t *key;
-    data_size_t size = get_req_data_size();
-    size_t used;
-    uint32_t mark;
 
-    if (!wfp_sock_can_set( sock, size )) return;
     if (!(key = get_key()))
     {
         set_error( STATUS_ACCESS_DENIED );
-        return;
+        return 0;
     }
-    if ((status = wfp_records_decode( get_req_data(), size, key, &records, &used )) != WFP_RECORDS_OK)
+    if ((status = wfp_records_decode( data, size, key, records, used )) != WFP_RECORDS_OK)
     {
         if (debug_level) fprintf( stderr, "wfp: refusing records: %s\n", wfp_records_status_name( status ) );
         set_error( STATUS_INVALID_PARAMETER );
-        return;
+        return 0;
     }
 
     /* Records are for the process the connection was redirected to (its
      * localRedirectTargetPID), and for those it handed the connection to;
      * a blob that another process got hold of is refused. */
-    last = &records.hops[records.hop_count - 1];
+    last = &records->hops[records->hop_count - 1];
     get_wfp_process_id( process, &id );
     if (!wfp_hop_target_is( last, &id ) && !wfp_flow_has_reader( last->flow_id, &id ))
     {
         if (debug_level) fprintf( stderr, "wfp: refusing records issued to process %04x\n", last->target_pid );
         set_error( STATUS_ACCESS_DENIED );
-        return;
+        return 0;
     }
+    return 1;
+}
 
+/* without CAP_NET_ADMIN (or CAP_NET_RAW) the kernel refuses the mark */
+static int set_mark( int unix_fd, uint32_t mark )
+{
+    if (!setsockopt( unix_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark) )) return 1;
+    if (debug_level) fprintf( stderr, "wfp: cannot mark the socket %#x: %s\n", mark, strerror( errno ) );
+    set_error( STATUS_ACCESS_DENIED );
+    return 0;
+}
+
+static void set_redirect_records( struct wfp_conn **slot, const struct wfp_sock_info *sock,
+                                  struct process *process )
+{
+    struct wfp_records records;
+    struct wfp_conn *wfp;
+    data_size_t size = get_req_data_size();
+    size_t used;
+    uint32_t mark;
+
+    if (!wfp_sock_can_set( sock, size )) return;
+    if (!check_records( get_req_data(), size, process, &records, &used )) return;
     if (!(wfp = wfp_conn_get( slot )))
     {
         set_error( STATUS_NO_MEMORY );
         return;
     }
-
-    /* without CAP_NET_ADMIN (or CAP_NET_RAW) the kernel refuses the mark */
-    if (((mark = records_mark( &records )) || wfp->marked) &&
-        setsockopt( sock->unix_fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark) ))
-    {
-        if (debug_level) fprintf( stderr, "wfp: cannot mark the socket %#x: %s\n", mark, strerror( errno ) );
-        set_error( STATUS_ACCESS_DENIED );
-        return;
-    }
+    if (((mark = records_mark( &records )) || wfp->marked) && !set_mark( sock->unix_fd, mark )) return;
     wfp->marked = !!mark;
 
     if (wfp_conn_keep_records( wfp, get_req_data(), used ) != WFP_STORE_OK)
@@ -997,6 +1009,105 @@ static void get_stats( struct async *async )
     wfp_reply_data( async, &stats, sizeof(stats) );
 }
 
+/*
+ * UDP flows.  The core keeps the records that WSASendMsg gave a flow
+ * (server/wfp_udp.c); here they are checked as SET checks them, and a
+ * flow that netfilter redirected gets a hop, which conntrack tells of:
+ * Linux has no SO_ORIGINAL_DST for UDP.  Replies need nothing: conntrack
+ * gives them the original destination as their source.
+ */
+
+/* a flow that netfilter redirected to local, from peer: its original
+ * endpoints, from conntrack */
+static int udp_original( const struct wfp_endpoint *local, const struct wfp_endpoint *peer,
+                         struct wfp_endpoint *orig_src, struct wfp_endpoint *orig_dst )
+{
+    static int reported;
+    int ret = wfp_conntrack_udp_original( local, peer, orig_src, orig_dst );
+
+    if (ret < 0 && !reported++)
+        fprintf( stderr, "wineserver: conntrack cannot give the original destination of UDP flows (%s%s); UDP "
+                 "flows that netfilter redirected carry no WFP redirect records or context\n", strerror( -ret ),
+                 ret == -EPERM ? ": ctnetlink needs CAP_NET_ADMIN" : "" );
+    return ret > 0 && !wfp_endpoint_equal( orig_dst, local );
+}
+
+static int endpoint_to_addr( const struct wfp_endpoint *endpoint, union wfp_unix_addr *addr )
+{
+    union wfp_unix_addr unix_addr;
+    socklen_t len;
+
+    return endpoint_to_unix( endpoint, endpoint->family == 4 ? AF_INET : AF_INET6, &unix_addr.addr, &len,
+                             sizeof(unix_addr) ) &&
+           wfp_addr_from_unix( addr, &unix_addr.addr, len );
+}
+
+/* ntdll saw the first datagram of a flow on a socket that asked for the
+ * options.  Returns 0 for a flow that was not redirected here: the core
+ * gives the records it carried, if any. */
+static int get_flow( const struct wfp_sock_info *sock, struct process *process )
+{
+    union wfp_unix_addr peer_addr, local_addr, addr, sender;
+    struct wfp_endpoint local, peer, orig_src, orig_dst;
+    uint8_t context[WFP_CONTEXT_DEFAULT_SIZE], blob[WFP_RECORDS_MAX_SIZE];
+    struct wfp_records records;
+    data_size_t carried_size, context_size;
+    const void *carried;
+    const uint8_t *key;
+    size_t size;
+
+    if (!sock->deliver_records && !sock->deliver_context) return 0;
+    if (!wfp_udp_flow_params( sock, &peer_addr, &local_addr )) return 1;
+    if (!wfp_endpoint_from_sockaddr( &local_addr.addr, sizeof(local_addr), &local ) ||
+        !wfp_endpoint_from_sockaddr( &peer_addr.addr, sizeof(peer_addr), &peer ) ||
+        !udp_original( &local, &peer, &orig_src, &orig_dst ) || !(key = get_key()))
+        return 0;
+
+    /* a Wine process's flow keeps the hops it carried (SET checked them) */
+    records.hop_count = 0;
+    if (endpoint_to_addr( &orig_dst, &addr ) && endpoint_to_addr( &orig_src, &sender ) &&
+        (carried = wfp_udp_flow_records( &addr, &sender, &carried_size )) &&
+        wfp_records_read( carried, carried_size, &records ) != WFP_RECORDS_OK)
+        records.hop_count = 0;
+    if (records.hop_count >= WFP_RECORDS_MAX_HOPS)
+    {
+        fprintf( stderr, "wineserver: a UDP flow was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
+        return 0;
+    }
+    init_hop( &records.hops[records.hop_count], WFP_SERVICE_NETFILTER, IPPROTO_UDP, local.port, &orig_dst,
+              &orig_src, process );
+    context_size = wfp_context_default( &records.hops[records.hop_count], context, sizeof(context) );
+    records.hop_count++;
+    if (!(size = wfp_records_encode( &records, key, blob, sizeof(blob) ))) return 0;
+
+    if (debug_level)
+        fprintf( stderr, "wfp: UDP flow to port %u was redirected by netfilter (original port %u)\n",
+                 local.port, orig_dst.port );
+    wfp_udp_reply_flow( blob, sock->deliver_records ? size : 0, context, sock->deliver_context ? context_size : 0 );
+    return 1;
+}
+
+/* WSASendMsg gives a flow its records: refused as SET refuses them, and
+ * the socket gets the mark of the services they went through, as for
+ * TCP; the mark is the socket's, so the last flow given records sets it.
+ * Returns 0 to let the core keep them. */
+static int set_flow_records( const struct wfp_sock_info *sock, struct process *process )
+{
+    const struct afd_wfp_flow_records_params *params = get_req_data();
+    data_size_t size = get_req_data_size();
+    struct wfp_records records;
+    size_t used;
+    uint32_t mark;
+
+    /* the core's errors for what is not a UDP flow's records */
+    if (sock->type != WS_SOCK_DGRAM || size <= sizeof(*params) ||
+        size - sizeof(*params) > WINE_AFD_WFP_MAX_RECORDS_INPUT)
+        return 0;
+    if (!check_records( params + 1, size - sizeof(*params), process, &records, &used )) return 1;
+    if ((mark = records_mark( &records )) && !set_mark( sock->unix_fd, mark )) return 1;
+    return 0;
+}
+
 /* Only ever called for a request, so current is the caller; every path
  * that can run outside one (accept completion, timers, exit) gets its
  * process from the object it completes.  What is not answered here,
@@ -1029,6 +1140,12 @@ int wfp_redirect_ioctl( struct wfp_conn **slot, const struct wfp_sock_info *sock
     case IOCTL_AFD_WINE_GET_IP6T_SO_ORIGINAL_DST:
         get_original_dst( slot, sock, code, process, async );
         return 1;
+
+    case IOCTL_AFD_WINE_SET_WFP_FLOW_RECORDS:
+        return set_flow_records( sock, process );
+
+    case IOCTL_AFD_WINE_GET_WFP_FLOW:
+        return get_flow( sock, process );
     }
     return 0;
 }

@@ -245,33 +245,47 @@ static int is_sender( const struct wfp_udp *udp, const union wfp_unix_addr *peer
     return addr_is_any( &addr ) || wfp_addr_equal( &addr, peer );
 }
 
-/* ntdll saw the first datagram of a flow on a socket that asked for the
- * options: the records and context it is to deliver, if any. */
-static void get_flow( const struct wfp_sock_info *sock )
+/* The input of IOCTL_AFD_WINE_GET_WFP_FLOW: the flow of a datagram that
+ * ntdll read; 0 with the error set if it is not one. */
+int wfp_udp_flow_params( const struct wfp_sock_info *sock, union wfp_unix_addr *peer, union wfp_unix_addr *local )
 {
     const struct afd_wfp_flow_params *params = get_req_data();
-    struct afd_wfp_flow_output *output;
-    union wfp_unix_addr peer, local;
-    const struct wfp_flow *flow, *found = NULL;
-    data_size_t size = offsetof( struct afd_wfp_flow_output, data );
 
     if (!is_udp( sock ) || get_req_data_size() != sizeof(*params) ||
-        !addr_from_win( &peer, params->peer, sizeof(params->peer) ) ||
-        !addr_from_win( &local, params->local, sizeof(params->local) ))
+        !addr_from_win( peer, params->peer, sizeof(params->peer) ) ||
+        !addr_from_win( local, params->local, sizeof(params->local) ))
     {
         set_error( STATUS_INVALID_PARAMETER );
-        return;
+        return 0;
     }
-    if (sock->deliver_records && flow_count)
+    return 1;
+}
+
+/* The records that WSASendMsg gave the flow from sender to destination,
+ * if a socket of this wineserver sent it. */
+const void *wfp_udp_flow_records( const union wfp_unix_addr *destination, const union wfp_unix_addr *sender,
+                                  data_size_t *size )
+{
+    const struct wfp_flow *flow;
+
+    if (!flow_count) return NULL;
+    LIST_FOR_EACH_ENTRY( flow, flow_bucket( wfp_addr_port( destination ) ), struct wfp_flow, table_entry )
     {
-        LIST_FOR_EACH_ENTRY( flow, flow_bucket( wfp_addr_port( &local ) ), struct wfp_flow, table_entry )
-        {
-            if (!wfp_addr_equal( &flow->destination, &local ) || !is_sender( flow->udp, &peer )) continue;
-            found = flow;
-            break;
-        }
+        if (!wfp_addr_equal( &flow->destination, destination ) || !is_sender( flow->udp, sender )) continue;
+        *size = flow->records_size;
+        return flow->records;
     }
-    if (found) size += found->records_size;
+    return NULL;
+}
+
+/* The output of IOCTL_AFD_WINE_GET_WFP_FLOW: an internal request of
+ * ntdll's, answered at once. */
+void wfp_udp_reply_flow( const void *records, data_size_t records_size, const void *context,
+                         data_size_t context_size )
+{
+    struct afd_wfp_flow_output *output;
+    data_size_t size = offsetof( struct afd_wfp_flow_output, data ) + records_size + context_size;
+
     if (get_reply_max_size() < size)
     {
         set_error( STATUS_BUFFER_TOO_SMALL );
@@ -282,14 +296,25 @@ static void get_flow( const struct wfp_sock_info *sock )
         set_error( STATUS_NO_MEMORY );
         return;
     }
-    if (found)
-    {
-        output->records_size = found->records_size;
-        memcpy( output->data, found->records, found->records_size );
-    }
-    /* without a redirector a flow never has a context; an internal request
-     * of ntdll's, answered at once */
+    output->records_size = records_size;
+    output->context_size = context_size;
+    if (records_size) memcpy( output->data, records, records_size );
+    if (context_size) memcpy( output->data + records_size, context, context_size );
     set_reply_data_ptr( output, size );
+}
+
+/* ntdll saw the first datagram of a flow on a socket that asked for the
+ * options: the records it is to deliver, if any.  Without a redirector a
+ * flow never has a context. */
+static void get_flow( const struct wfp_sock_info *sock )
+{
+    union wfp_unix_addr peer, local;
+    const void *records = NULL;
+    data_size_t size = 0;
+
+    if (!wfp_udp_flow_params( sock, &peer, &local )) return;
+    if (sock->deliver_records) records = wfp_udp_flow_records( &local, &peer, &size );
+    wfp_udp_reply_flow( records, records ? size : 0, NULL, 0 );
 }
 
 void wfp_udp_ioctl( struct wfp_udp **udp, const struct wfp_sock_info *sock, unsigned int code,
