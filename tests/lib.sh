@@ -101,11 +101,11 @@ winetest_counts()
 }
 
 # The redirect that the conformance tests and the benchmarks use: in a
-# network namespace of their own, TCP connections to 127.0.0.2:8080 and
-# [::1]:8080 go to port 18080, as a transparent proxy's rule sends them,
-# unless the socket has the default mark of a netfilter service (0x1000),
-# which SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS gives a proxy's outbound
-# socket.
+# network namespace of their own, TCP connections and UDP flows to
+# 127.0.0.2:8080 and [::1]:8080 go to port 18080, as a transparent
+# proxy's rule sends them, unless the socket has the default mark of a
+# netfilter service (0x1000), which SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS
+# (or WSASendMsg with the records) gives a proxy's outbound socket.
 REDIRECT_SPEC="127.0.0.2 ::1 8080 18080"
 
 # redirect_netns NAME: make the namespace (the caller deletes it)
@@ -118,12 +118,14 @@ table ip wfp_test {
     chain output {
         type nat hook output priority -100;
         ip daddr 127.0.0.2 tcp dport 8080 meta mark & 0x1000 == 0 redirect to :18080
+        ip daddr 127.0.0.2 udp dport 8080 meta mark & 0x1000 == 0 redirect to :18080
     }
 }
 table ip6 wfp_test {
     chain output {
         type nat hook output priority -100;
         ip6 daddr ::1 tcp dport 8080 meta mark & 0x1000 == 0 redirect to :18080
+        ip6 daddr ::1 udp dport 8080 meta mark & 0x1000 == 0 redirect to :18080
     }
 }
 RULES

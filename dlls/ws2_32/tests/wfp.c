@@ -1730,6 +1730,128 @@ static void test_udp_carried(int family)
     winetest_pop_context();
 }
 
+/* What a transparent UDP proxy gets from a redirector: the records and the
+ * context with the first datagram of each redirected flow, in every mode
+ * (as ebpf-for-windows' tests read them); its replies reach the client
+ * from the original destination.  It forwards with WSASendMsg and the
+ * records, and the redirector leaves that flow alone; altered records fail
+ * the send with WSAEINVAL, and nothing is sent. */
+static void test_udp_redirected(int family)
+{
+    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, plen, clen, olen, ret, len;
+    DWORD control_len, flags, size, error, records_size = 0, data_size;
+    SOCKADDR_STORAGE paddr, caddr, oaddr, from;
+    const SOCKADDR_STORAGE *context;
+    const struct sockaddr *orig;
+    char control[2048], buffer[64];
+    BYTE records[2048];
+    enum recv_mode mode;
+    const BYTE *data;
+    SOCKET proxy, client, origin, out;
+
+    if (!redirect.enabled)
+    {
+        skip("no redirector: WFP_TEST_REDIRECT is not set ('make check' sets it up as root)\n");
+        return;
+    }
+    winetest_push_context(family == AF_INET ? "IPv4" : "IPv6");
+    orig = family == AF_INET ? (struct sockaddr *)&redirect.orig4 : (struct sockaddr *)&redirect.orig6;
+    olen = family == AF_INET ? sizeof(redirect.orig4) : sizeof(redirect.orig6);
+    proxy = WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    loopback_addr(family, redirect.proxy_port, &paddr, &plen);
+    ret = bind(proxy, (struct sockaddr *)&paddr, plen);
+    ok(!ret, "bind failed, error %u\n", WSAGetLastError());
+    set_option(proxy, family, IP_WFP_REDIRECT_RECORDS, 1);
+    set_option(proxy, family, IP_WFP_REDIRECT_CONTEXT, 1);
+    iocp_socket = INVALID_SOCKET;
+
+    for (mode = RECV_SYNC; mode <= RECV_IOCP; mode++)
+    {
+        winetest_push_context("%s", recv_mode_names[mode]);
+        client = udp_socket(family, &caddr, &clen);
+        ret = sendto(client, "datagram", 8, 0, orig, olen);
+        ok(ret == 8, "sendto failed, error %u\n", WSAGetLastError());
+        ret = sendto(client, "datagram", 8, 0, orig, olen);
+        ok(ret == 8, "sendto failed, error %u\n", WSAGetLastError());
+        if (!datagram_waiting(proxy))
+        {
+            ok(0, "the flow was not redirected to the proxy\n");
+            closesocket(client);
+            winetest_pop_context();
+            break;
+        }
+
+        memset(control, 0xcc, sizeof(control));
+        error = recv_with_control(proxy, mode, control, sizeof(control), &control_len, &flags, &size);
+        ok(!error && size == 8, "got error %lu, size %lu\n", error, size);
+        ok(!flags, "got flags %#lx\n", flags);
+        data = find_message(control, control_len, level, IP_WFP_REDIRECT_RECORDS, &data_size);
+        ok(data && data_size && data_size <= sizeof(records), "records: got %p, %lu bytes\n", data,
+           data ? data_size : 0);
+        if (data && data_size <= sizeof(records)) memcpy(records, data, (records_size = data_size));
+        context = (const SOCKADDR_STORAGE *)find_message(control, control_len, level, IP_WFP_REDIRECT_CONTEXT,
+                                                         &data_size);
+        ok(context && data_size == CONTEXT_SIZE, "context: got %p, %lu bytes\n", context, context ? data_size : 0);
+        if (context)
+        {
+            check_sockaddr((SOCKADDR_STORAGE *)&context[0], orig, "context destination");
+            check_sockaddr((SOCKADDR_STORAGE *)&context[1], (struct sockaddr *)&caddr, "context source");
+        }
+
+        /* the flow's second datagram has none */
+        error = recv_with_control(proxy, mode, control, sizeof(control), &control_len, &flags, &size);
+        ok(!error && size == 8, "second: got error %lu, size %lu\n", error, size);
+        ok(!control_len, "second: got %lu bytes of control data\n", control_len);
+
+        /* a reply comes from where the client sent its datagram */
+        ret = sendto(proxy, "reply", 5, 0, (struct sockaddr *)&caddr, clen);
+        ok(ret == 5, "reply failed, error %u\n", WSAGetLastError());
+        len = sizeof(from);
+        memset(&from, 0xcc, sizeof(from));
+        ok(datagram_waiting(client), "no reply\n");
+        ret = recvfrom(client, buffer, sizeof(buffer), 0, (struct sockaddr *)&from, &len);
+        ok(ret == 5, "recvfrom failed, error %u\n", WSAGetLastError());
+        check_sockaddr(&from, orig, "reply source");
+        closesocket(client);
+        winetest_pop_context();
+    }
+
+    /* the proxy's own flow to the original destination, with the records:
+     * not redirected again, and the destination gets the records */
+    origin = WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    memcpy(&oaddr, orig, olen);
+    ret = bind(origin, (struct sockaddr *)&oaddr, olen);
+    ok(!ret, "bind failed, error %u\n", WSAGetLastError());
+    set_option(origin, family, IP_WFP_REDIRECT_RECORDS, 1);
+    out = udp_socket(family, &caddr, &clen);
+    ret = send_with_records(out, &oaddr, olen, level, records, records_size);
+    ok(!ret, "forward: got %d, error %u\n", ret, WSAGetLastError());
+    ok(!datagram_waiting(proxy), "the proxy's own flow came back to it\n");
+    ok(datagram_waiting(origin), "the origin got nothing\n");
+    error = recv_with_control(origin, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+    data = find_message(control, control_len, level, IP_WFP_REDIRECT_RECORDS, &data_size);
+    ok(!error && size == 8, "origin: got error %lu, size %lu\n", error, size);
+    ok(data && data_size == records_size && !memcmp(data, records, records_size),
+       "origin: got %p, %lu bytes of %lu\n", data, data ? data_size : 0, records_size);
+    closesocket(out);
+
+    /* records altered in any byte are refused, and the datagram stays */
+    if (records_size)
+    {
+        records[records_size / 2] ^= 1;
+        out = udp_socket(family, &caddr, &clen);
+        ret = send_with_records(out, &oaddr, olen, level, records, records_size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "altered: got %d, error %u\n", ret,
+           WSAGetLastError());
+        ok(!datagram_waiting(origin), "altered: the datagram was sent\n");
+        ok(!datagram_waiting(proxy), "altered: the datagram was sent\n");
+        closesocket(out);
+    }
+    closesocket(origin);
+    closesocket(proxy);
+    winetest_pop_context();
+}
+
 START_TEST(wfp)
 {
     WSADATA data;
@@ -1766,6 +1888,8 @@ START_TEST(wfp)
     test_udp_send_errors();
     test_udp_carried(AF_INET);
     test_udp_carried(AF_INET6);
+    test_udp_redirected(AF_INET);
+    test_udp_redirected(AF_INET6);
 
     WSACleanup();
 }
