@@ -87,6 +87,16 @@ static int is_tcp( const struct wfp_sock_info *sock )
     return sock->type == WS_SOCK_STREAM && (sock->family == WS_AF_INET || sock->family == WS_AF_INET6);
 }
 
+/* sock.c leaves a connected UDP socket SOCK_CONNECTIONLESS: ask the kernel */
+int wfp_sock_is_connected_udp( const struct wfp_sock_info *sock )
+{
+    union wfp_unix_addr peer;
+    socklen_t len = sizeof(peer);
+
+    return sock->type == WS_SOCK_DGRAM && (sock->family == WS_AF_INET || sock->family == WS_AF_INET6) &&
+           !getpeername( sock->unix_fd, &peer.addr, &len );
+}
+
 
 unsigned short wfp_addr_port( const union wfp_unix_addr *addr )
 {
@@ -187,6 +197,9 @@ void wfp_reply_data( struct async *async, const void *data, data_size_t size )
 
 int wfp_sock_can_query( const struct wfp_sock_info *sock )
 {
+    /* Microsoft's page names "the connected socket for a TCP socket or a
+     * UDP socket": a connected UDP socket answers for its flow */
+    if (wfp_sock_is_connected_udp( sock )) return 1;
     /* ws2_32 tells programs WSAENOPROTOOPT */
     if (!is_tcp( sock ))
     {
@@ -312,8 +325,12 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
 static const void *query_data( struct wfp_socket *wfp, const struct wfp_sock_info *sock, unsigned int code,
                                data_size_t *size )
 {
+    const void *records = wfp ? wfp->records : NULL;
+    data_size_t records_size = wfp ? wfp->records_size : 0;
+
     if (!wfp_sock_can_query( sock )) return NULL;
-    if (!wfp || !wfp->records)
+    if (wfp_sock_is_connected_udp( sock )) records = wfp_udp_connected_records( sock, &records_size );
+    if (!records)
     {
         set_error( STATUS_INVALID_PARAMETER );
         return NULL;
@@ -323,8 +340,8 @@ static const void *query_data( struct wfp_socket *wfp, const struct wfp_sock_inf
         set_error( STATUS_FWP_NOT_FOUND );
         return NULL;
     }
-    *size = wfp->records_size;
-    return wfp->records;
+    *size = records_size;
+    return records;
 }
 
 static void query_redirect( struct wfp_socket *wfp, const struct wfp_sock_info *sock, unsigned int code,

@@ -55,6 +55,7 @@ extern int wfp_addr_from_unix( union wfp_unix_addr *addr, const struct sockaddr 
 /* The checks that every SET and QUERY makes first; 0 with the error set. */
 extern int wfp_sock_can_set( const struct wfp_sock_info *sock, data_size_t size );
 extern int wfp_sock_can_query( const struct wfp_sock_info *sock );
+extern int wfp_sock_is_connected_udp( const struct wfp_sock_info *sock );
 extern int wfp_sock_size_query( unsigned int *code );
 
 extern void wfp_reply_data( struct async *async, const void *data, data_size_t size );
@@ -75,6 +76,7 @@ extern int wfp_udp_flow_params( const struct wfp_sock_info *sock, union wfp_unix
                                 union wfp_unix_addr *local );
 extern const void *wfp_udp_flow_records( const union wfp_unix_addr *destination, const union wfp_unix_addr *sender,
                                          data_size_t *size );
+extern const void *wfp_udp_connected_records( const struct wfp_sock_info *sock, data_size_t *size );
 extern void wfp_udp_reply_flow( const void *records, data_size_t records_size, const void *context,
                                 data_size_t context_size );
 

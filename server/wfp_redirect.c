@@ -646,6 +646,42 @@ static void check_netfilter_redirect( struct wfp_conn *wfp, const struct wfp_soc
                  sock->unix_fd, orig.port );
 }
 
+static int udp_original( const struct wfp_endpoint *local, const struct wfp_endpoint *peer,
+                         struct wfp_endpoint *orig_src, struct wfp_endpoint *orig_dst );
+static int udp_carried( const struct wfp_endpoint *orig_dst, const struct wfp_endpoint *orig_src,
+                        struct wfp_records *records );
+
+/* The records of a connected UDP socket's flow, settled once per peer:
+ * the hops it carried, plus one if netfilter redirected it here. */
+static void settle_udp_flow( struct wfp_conn *wfp, const struct wfp_sock_info *sock, const uint8_t *key,
+                             const struct process *target )
+{
+    struct wfp_endpoint local, peer, orig_src, orig_dst;
+    struct wfp_records records;
+    struct wfp_hop hop;
+    uint8_t blob[WFP_RECORDS_MAX_SIZE];
+    size_t size;
+
+    if (!get_endpoints( sock->unix_fd, &local, &peer )) return;
+    if (wfp->redirect_checked && wfp_endpoint_equal( &wfp->connect_original, &peer )) return;
+    wfp_conn_reset( wfp );
+    wfp->redirect_checked = 1;
+    wfp->connect_original = peer;
+
+    if (!udp_original( &local, &peer, &orig_src, &orig_dst ))
+    {
+        /* not redirected on the way: it keeps the hops it carried */
+        if (udp_carried( &local, &peer, &records ) &&
+            (size = wfp_records_encode( &records, key, blob, sizeof(blob) )))
+            wfp_conn_keep_records( wfp, blob, size );
+        return;
+    }
+    if (!udp_carried( &orig_dst, &orig_src, &records )) records.hop_count = 0;
+    init_hop( &hop, WFP_SERVICE_NETFILTER, IPPROTO_UDP, local.port, &orig_dst, &orig_src, target );
+    if (wfp_conn_add_hop( wfp, &records, &hop, key ) == WFP_STORE_TOO_MANY_HOPS)
+        fprintf( stderr, "wineserver: a UDP flow was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
+}
+
 /* The redirect state of a connected TCP socket, settled the first time
  * somebody asks, for the process given; NULL with the error set if there
  * is none to have. */
@@ -665,7 +701,8 @@ static struct wfp_conn *connection_state( struct wfp_conn **slot, const struct w
         set_error( STATUS_NO_MEMORY );
         return NULL;
     }
-    if (wfp->arrival) resolve_arrival( wfp, sock, *key, process );
+    if (wfp_sock_is_connected_udp( sock )) settle_udp_flow( wfp, sock, *key, process );
+    else if (wfp->arrival) resolve_arrival( wfp, sock, *key, process );
     else if (!wfp->redirect_checked && !wfp->records) check_netfilter_redirect( wfp, sock, *key, process );
     return wfp;
 }
@@ -748,7 +785,7 @@ static const void *query_data( struct wfp_conn **slot, const struct wfp_sock_inf
 
     if (code == IOCTL_AFD_WINE_QUERY_WFP_REDIRECT_RECORDS)
     {
-        if (wfp->inbound) mark_asked_port( sock->unix_fd );
+        if (wfp->inbound && sock->type == WS_SOCK_STREAM) mark_asked_port( sock->unix_fd );
         add_reader( wfp, process );
         *size = wfp->records_size;
         return wfp->records;
@@ -760,7 +797,7 @@ static const void *query_data( struct wfp_conn **slot, const struct wfp_sock_inf
         return NULL;
     }
     /* a proxy may want only the original destination */
-    mark_asked_port( sock->unix_fd );
+    if (sock->type == WS_SOCK_STREAM) mark_asked_port( sock->unix_fd );
     return context;
 }
 
@@ -1042,17 +1079,30 @@ static int endpoint_to_addr( const struct wfp_endpoint *endpoint, union wfp_unix
            wfp_addr_from_unix( addr, &unix_addr.addr, len );
 }
 
+/* The hops that a Wine process's flow from orig_src to orig_dst carried:
+ * WSASendMsg gave it records, and set_flow_records checked them. */
+static int udp_carried( const struct wfp_endpoint *orig_dst, const struct wfp_endpoint *orig_src,
+                        struct wfp_records *records )
+{
+    union wfp_unix_addr destination, sender;
+    const void *carried;
+    data_size_t size;
+
+    return endpoint_to_addr( orig_dst, &destination ) && endpoint_to_addr( orig_src, &sender ) &&
+           (carried = wfp_udp_flow_records( &destination, &sender, &size )) &&
+           wfp_records_read( carried, size, records ) == WFP_RECORDS_OK;
+}
+
 /* ntdll saw the first datagram of a flow on a socket that asked for the
  * options.  Returns 0 for a flow that was not redirected here: the core
  * gives the records it carried, if any. */
 static int get_flow( const struct wfp_sock_info *sock, struct process *process )
 {
-    union wfp_unix_addr peer_addr, local_addr, addr, sender;
+    union wfp_unix_addr peer_addr, local_addr;
     struct wfp_endpoint local, peer, orig_src, orig_dst;
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE], blob[WFP_RECORDS_MAX_SIZE];
     struct wfp_records records;
-    data_size_t carried_size, context_size;
-    const void *carried;
+    data_size_t context_size;
     const uint8_t *key;
     size_t size;
 
@@ -1063,12 +1113,8 @@ static int get_flow( const struct wfp_sock_info *sock, struct process *process )
         !udp_original( &local, &peer, &orig_src, &orig_dst ) || !(key = get_key()))
         return 0;
 
-    /* a Wine process's flow keeps the hops it carried (SET checked them) */
-    records.hop_count = 0;
-    if (endpoint_to_addr( &orig_dst, &addr ) && endpoint_to_addr( &orig_src, &sender ) &&
-        (carried = wfp_udp_flow_records( &addr, &sender, &carried_size )) &&
-        wfp_records_read( carried, carried_size, &records ) != WFP_RECORDS_OK)
-        records.hop_count = 0;
+    /* a Wine process's flow keeps the hops it carried */
+    if (!udp_carried( &orig_dst, &orig_src, &records )) records.hop_count = 0;
     if (records.hop_count >= WFP_RECORDS_MAX_HOPS)
     {
         fprintf( stderr, "wineserver: a UDP flow was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );

@@ -1626,13 +1626,13 @@ static void test_udp_send_errors(void)
 static void test_udp_carried(int family)
 {
     static const char blob[] = "the records of a UDP flow, opaque to the wineserver";
-    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, rlen, slen, ret;
-    SOCKADDR_STORAGE raddr, saddr;
+    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, rlen, slen, r2len, ret;
+    SOCKADDR_STORAGE raddr, saddr, r2addr;
     DWORD control_len, flags, size, error, data_size;
     enum recv_mode mode;
     char control[2048];
     const BYTE *data;
-    SOCKET r, sender;
+    SOCKET r, r2, sender;
 
     if (redirect.enabled || strcmp(winetest_platform, "wine"))
     {
@@ -1689,6 +1689,26 @@ static void test_udp_carried(int family)
     data = find_message(control, control_len, level, IP_WFP_REDIRECT_RECORDS, &data_size);
     ok(!error && data && data_size == 9 && !memcmp(data, blob, 9), "connected: got error %lu, %p\n", error, data);
     closesocket(sender);
+
+    /* a socket connected to the sender answers the queries for the flow:
+     * the records, and no context without a redirector */
+    r2 = udp_socket(family, &r2addr, &r2len);
+    sender = udp_socket(family, &saddr, &slen);
+    ret = connect(r2, (struct sockaddr *)&saddr, slen);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    ret = query(r2, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, control, sizeof(control), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "no flow yet: got %d, error %u\n", ret,
+       WSAGetLastError());
+    ret = send_with_records(sender, &r2addr, r2len, level, blob, sizeof(blob));
+    ok(!ret, "send failed, error %u\n", WSAGetLastError());
+    ret = query(r2, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, control, sizeof(control), &size);
+    ok(!ret && size == sizeof(blob) && !memcmp(control, blob, size), "connected: got %d, error %u, size %lu\n",
+       ret, WSAGetLastError(), size);
+    ret = query(r2, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, control, sizeof(control), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "context: got %d, error %#x\n", ret,
+       WSAGetLastError());
+    closesocket(sender);
+    closesocket(r2);
 
     /* only the context asked for: the flow has none */
     set_option(r, family, IP_WFP_REDIRECT_RECORDS, 0);
@@ -1848,6 +1868,55 @@ static void test_udp_redirected(int family)
         closesocket(out);
     }
     closesocket(origin);
+    closesocket(proxy);
+
+    /* A connected socket answers the queries for its flow, as Microsoft's
+     * page for them has it ("the connected socket for a TCP socket or a
+     * UDP socket"): the same records and context. */
+    proxy = WSASocketW(family, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_OVERLAPPED);
+    ret = bind(proxy, (struct sockaddr *)&paddr, plen);
+    ok(!ret, "bind failed, error %u\n", WSAGetLastError());
+    client = udp_socket(family, &caddr, &clen);
+    ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, sizeof(records), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAENOPROTOOPT, "not connected: got %d, error %u\n", ret,
+       WSAGetLastError());
+    ret = connect(proxy, (struct sockaddr *)&caddr, clen);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    ret = sendto(client, "datagram", 8, 0, orig, olen);
+    ok(ret == 8, "sendto failed, error %u\n", WSAGetLastError());
+    ok(datagram_waiting(proxy), "the flow was not redirected to the connected socket\n");
+    ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, sizeof(records), &size);
+    ok(!ret && size && size <= sizeof(records), "connected: got %d, error %u, size %lu\n", ret, WSAGetLastError(),
+       size);
+    if (!ret)
+    {
+        ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, control, sizeof(control), &data_size);
+        ok(!ret && data_size == size && !memcmp(control, records, size), "a second query gave other records\n");
+        ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, NULL, 0, &data_size);
+        ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT && data_size == size,
+           "size query: got %d, error %u, size %lu\n", ret, WSAGetLastError(), data_size);
+    }
+    ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, control, sizeof(control), &size);
+    ok(!ret && size == CONTEXT_SIZE, "context: got %d, error %u, size %lu\n", ret, WSAGetLastError(), size);
+    if (!ret)
+    {
+        check_sockaddr((SOCKADDR_STORAGE *)control, orig, "context destination");
+        check_sockaddr((SOCKADDR_STORAGE *)control + 1, (struct sockaddr *)&caddr, "context source");
+    }
+    closesocket(client);
+    closesocket(proxy);
+
+    /* a connected socket whose flow nothing redirected has no records */
+    proxy = udp_socket(family, &paddr, &plen);
+    client = udp_socket(family, &caddr, &clen);
+    ret = connect(proxy, (struct sockaddr *)&caddr, clen);
+    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
+    ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, records, sizeof(records), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "plain: got %d, error %u\n", ret, WSAGetLastError());
+    ret = query(proxy, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, control, sizeof(control), &size);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "plain context: got %d, error %u\n", ret,
+       WSAGetLastError());
+    closesocket(client);
     closesocket(proxy);
     winetest_pop_context();
 }
