@@ -8,6 +8,9 @@
 #                     the queries also as ws2_32 answers them after accept
 #   proxied setup     accept, both queries, SET and connect, against the
 #                     same proxy doing a plain accept and connect
+#   UDP relay         datagrams/s through a relay whose socket has
+#                     IP_WFP_REDIRECT_RECORDS and _CONTEXT on, against the
+#                     same relay without them
 #   without records   connect and accept under wine-wfp against stock Wine
 #   10,000 open       proxied setup with 10,000 redirected connections
 #                     open, against 100
@@ -57,6 +60,19 @@ echo "==== proxied connection setup against a plain accept and connect (target >
 wfp "$BENCH/setupbench.exe" compare 100 21 >"$LOGDIR/setup.log" 2>&1
 grep -v '^bench:' "$LOGDIR/setup.log"; figure "$LOGDIR/setup.log"
 echo "  ratio: $(value proxied_over_plain)"
+
+echo
+echo "==== a UDP relay with IP_WFP_REDIRECT_RECORDS and _CONTEXT on, against the same relay without them (target >= 0.8) ===="
+# WSARecvMsg with a 2048-byte control buffer, WSASendMsg to an echo and the
+# reply back: 200 new flows of 5 datagrams each (one wineserver request
+# per new flow with the options on), and one flow of 1000; 11 rounds, the
+# variants back to back in alternating order.  Beside them, the same with
+# records on each flow's first datagram (those of a connection that the
+# namespace's rule redirected), which the relay forwards.
+WFP_TEST_REDIRECT=$REDIRECT_SPEC wfp "$BENCH/udpbench.exe" 200 5 1000 11 >"$LOGDIR/udp.log" 2>&1
+grep -v '^bench:' "$LOGDIR/udp.log"; figure "$LOGDIR/udp.log"
+echo "  ratio: $(value udp_flows_on_over_off) with 200 new flows, $(value udp_long_on_over_off) with one long flow;" \
+     "with records on the first datagrams: $(value udp_flows_records_over_off)"
 
 echo
 echo "==== connect and accept without records: wine-wfp against stock Wine $("$STOCK_WINE" --version) (target >= 0.98) ===="
@@ -224,6 +240,7 @@ cat "$FIGURES"
 missing=""
 for name in rcvbuf_ratio query_records_ratio query_context_ratio set_records_ratio answered_records_ratio \
             answered_context_ratio proxied_over_plain \
+            udp_flows_on_over_off udp_long_on_over_off udp_flows_records_over_off \
             bare_wfp_over_stock hold10000_over_hold100_cost server_bytes_per_redirected_connection; do
     test -n "$(value $name)" || missing="$missing $name"
 done
