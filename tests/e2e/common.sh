@@ -40,6 +40,19 @@ client_with()
 }
 client() { client_with "$E2E/client.exe" "$@"; }
 
+# udp_client NAME TARGET UDPCLIENT-ARGS...: one udpclient run, judged by its
+# exit status: every answer came from the original destination (TARGET),
+# with the datagram's bytes exactly and the hops of --expect
+udp_client()
+{
+    name=$1; shift
+    if wfp "$E2E/udpclient.exe" "$@" >"$LOGS/udpclient-$name.log" 2>&1; then
+        ok "$name: $(tail -n 1 "$LOGS/udpclient-$name.log" | sed 's/^udpclient: //'), each answer from the original destination"
+    else
+        bad "$name: $(tail -n 5 "$LOGS/udpclient-$name.log" | tr '\n' ' ')"
+    fi
+}
+
 stats() { wfp "$E2E/wfpstat.exe" >"$LOGS/stats.log" 2>&1; cat "$LOGS/stats.log"; }
 
 # wait_empty WHAT: the wineserver's tables return to empty

@@ -7,11 +7,16 @@
 #     connections; a client that closes before the accept; records set by
 #     another process, and altered records; a proxy killed mid-flight;
 #  3. nftables in a network namespace (root): one proxy and two chained,
-#     IPv4 and IPv6; 200 concurrent connections; SET without the right to
-#     mark the socket.
+#     IPv4 and IPv6; 200 concurrent connections; UDP flows through one
+#     proxy and two chained, IPv4 and IPv6, and 1,000 datagrams over 200
+#     flows; a UDP flow's records sent with WSASendMsg by another process,
+#     and altered; a UDP flow and SET without the right to read conntrack
+#     or to mark the socket.
 #
 # Every connection's bytes must come back exactly, and the origin must see
-# exactly the hops it was sent through (see client.c and origin.c).
+# exactly the hops it was sent through (see client.c and origin.c); every
+# UDP answer must come from the original destination, with the datagram's
+# bytes exactly and the hops (see udpclient.c and udporigin.c).
 . "$WFP_SRCDIR/tests/lib.sh"
 
 SUITE=e2e
@@ -289,6 +294,66 @@ RULES
     client "nft, two proxies, 200 concurrent" 127.0.0.2:8080 --expect nf:15001,nf:15002 --count 200 --parallel 200 \
         --size 20000
 
+    # UDP through the same services p1 and p2 (ports and marks), with
+    # proxies of their own.  wfpproxy's UDP part is a listener written as
+    # ebpf-for-windows' (tests/libs/util/socket_helper.cpp): an overlapped
+    # WSARecvMsg with a 2048-byte control buffer for the records and the
+    # context, then WSASendMsg with the records to the original destination.
+    #
+    # netfilter applies a rule to new conntrack entries only, and nothing
+    # ends a UDP one but its timeout (120 s once answered): a 5-tuple of the
+    # one-proxy runs that comes again (the first proxy closes an outbound
+    # socket after 60 idle seconds, and a new one may get its port) would
+    # still go straight to the origin after the second proxy's rules.  So
+    # the chained runs go to port 8063, which the first proxy's rules cover
+    # from the start.
+    nft_add ip daddr 127.0.0.2 udp dport { 8053, 8063 } meta mark \& 0x100 == 0 redirect to :15001
+    nft_add ip6 daddr ::1 udp dport { 8053, 8063 } meta mark \& 0x100 == 0 redirect to :15001
+    rm -f "$LOGS/u1-records.hex"
+    start udp-origin.log "$E2E/udporigin.exe" 127.0.0.2:8053 [::1]:8053 127.0.0.2:8063 [::1]:8063
+    # no rule for 8054: what the refused WSASendMsg calls below must not reach
+    start udp-sink.log "$E2E/udporigin.exe" 127.0.0.2:8054
+    start udp-p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-u1 --quiet \
+        --dump-records "$(winepath_of "$LOGS/u1-records.hex")" --udp 15001
+    wait_for udp-origin.log listening && wait_for udp-sink.log listening && wait_for udp-p1.log listening ||
+        bad "the UDP origin or the UDP proxy did not start"
+    udp_client "nft udp, one proxy, IPv4" 127.0.0.2:8053 --flows 20 --count 5 --expect nf:15001
+    udp_client "nft udp, one proxy, IPv6" [::1]:8053 --flows 20 --count 5 --expect nf:15001
+
+    nft_add ip daddr 127.0.0.2 udp dport 8063 meta mark \& 0x200 == 0 redirect to :15002
+    nft_add ip6 daddr ::1 udp dport 8063 meta mark \& 0x200 == 0 redirect to :15002
+    start udp-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-u2 --quiet --udp 15002
+    wait_for udp-p2.log listening || true
+    udp_client "nft udp, two proxies, IPv4" 127.0.0.2:8063 --flows 20 --count 5 --expect nf:15001,nf:15002
+    udp_client "nft udp, two proxies, IPv6" [::1]:8063 --flows 20 --count 5 --expect nf:15001,nf:15002
+    udp_client "nft udp, two proxies, 1000 datagrams over 200 flows" 127.0.0.2:8063 --flows 200 --count 5 \
+        --parallel 20 --expect nf:15001,nf:15002
+
+    # a UDP flow's records, sent with WSASendMsg by another process, as is
+    # and altered: refused, and nothing sent
+    blob="$LOGS/u1-records.hex"
+    if [ -s "$blob" ]; then
+        head -n 1 "$blob" > "$LOGS/udp-one-record.hex"
+        wfp "$E2E/setrecords.exe" "$(winepath_of "$LOGS/udp-one-record.hex")" --udp 127.0.0.2:8054 \
+            >"$LOGS/udp-replay.log" 2>&1
+        if grep -q "error 10013" "$LOGS/udp-replay.log"; then
+            ok "WSASendMsg with a UDP flow's records of another process: refused with WSAEACCES"
+        else bad "WSASendMsg with records of another process: $(cat "$LOGS/udp-replay.log")"; fi
+        wfp "$E2E/setrecords.exe" "$(winepath_of "$LOGS/udp-one-record.hex")" --tamper 40 --udp 127.0.0.2:8054 \
+            >"$LOGS/udp-tamper.log" 2>&1
+        if grep -q "error 10022" "$LOGS/udp-tamper.log"; then
+            ok "WSASendMsg with altered UDP records: refused with WSAEINVAL"
+        else bad "WSASendMsg with altered records: $(cat "$LOGS/udp-tamper.log")"; fi
+        sleep 1
+        if grep -q "flow from" "$LOGS/udp-sink.log"; then
+            bad "a refused WSASendMsg sent its datagram: $(cat "$LOGS/udp-sink.log")"
+        else
+            ok "a refused WSASendMsg sends nothing: the destination received no datagram"
+        fi
+    else
+        bad "the UDP proxy wrote no records to $blob"
+    fi
+
     pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
     sleep 1
     wait_empty "nftables"
@@ -310,10 +375,22 @@ RULES
     nft_add ip daddr 127.0.0.2 tcp dport 8089 redirect to :15009
     nobody "$nobody_wine" wineboot -i >"$LOGS/nobody-boot.log" 2>&1
     nobody "$nobody_wine" "$PROGRAMS/wfprules.exe" service add p9 port=15009 mark=0x400 >>"$LOGS/wfprules.log" 2>&1
-    nobody "$nobody_wine" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody --max 1 15009 >"$LOGS/nobody-proxy.log" 2>&1 &
+    nobody "$nobody_wine" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody --max 1 --udp 15009 15009 \
+        >"$LOGS/nobody-proxy.log" 2>&1 &
     nobody_proxy=$!
-    for i in $(seq 100); do grep -q listening "$LOGS/nobody-proxy.log" && break; sleep 0.2; done
+    for i in $(seq 100); do grep -q "listening on 1 UDP" "$LOGS/nobody-proxy.log" && break; sleep 0.2; done
     prefix=$PREFIXES/e2e-nft
+    # a UDP flow that netfilter redirected, to a proxy whose wineserver may
+    # not read conntrack: no records or context (so the proxy drops it),
+    # never wrong ones, and the wineserver says why
+    nft_add ip daddr 127.0.0.2 udp dport 8089 redirect to :15009
+    wfp "$E2E/udpclient.exe" 127.0.0.2:8089 --flows 1 --count 1 >"$LOGS/udpclient-nobody.log" 2>&1
+    if grep -q "has no redirect context" "$LOGS/nobody-proxy.log" &&
+       cat "$LOGS"/nobody-*.log | grep -q "ctnetlink needs CAP_NET_ADMIN"; then
+        ok "a redirected UDP flow, the wineserver without CAP_NET_ADMIN: no records or context, and it says why"
+    else
+        bad "UDP without CAP_NET_ADMIN: $(cat "$LOGS/nobody-proxy.log")"
+    fi
     wfp "$E2E/client.exe" 127.0.0.2:8089 --count 1 >"$LOGS/client-nobody.log" 2>&1
     wait $nobody_proxy
     if grep -q "cannot set the redirect records.*error 10013" "$LOGS/nobody-proxy.log"; then
