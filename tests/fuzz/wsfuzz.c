@@ -39,6 +39,14 @@
  * queries them and sets their records on sockets of its own, and which is
  * killed and started again now and then.
  *
+ * WSASendMsg gets control data that is random, mutated, misaligned, cut
+ * off by a PAGE_NOACCESS page, over the cap, or a records message (genuine
+ * or random bytes, once or twice), and unreadable WSAMSGs and names; a
+ * datagram must arrive exactly when it succeeds.  WSARecvMsg reads the
+ * first datagram of flows with records, options on, into control buffers
+ * that are empty, too small, misaligned or end at a PAGE_NOACCESS page,
+ * synchronously and overlapped.
+ *
  * usage: wsfuzz.exe SECONDS THREADS SEED REDIRECT_ADDRESS:PORT PROXY_PORT
  *        wsfuzz.exe worker SEED    (started by wsfuzz itself)
  */
@@ -136,6 +144,8 @@ static const char *error_name( int error )
     case WSAEACCES: return "WSAEACCES";
     case WSAENOBUFS: return "WSAENOBUFS";
     case WSAEOPNOTSUPP: return "WSAEOPNOTSUPP";
+    case WSAEMSGSIZE: return "WSAEMSGSIZE";
+    case WSAEWOULDBLOCK: return "WSAEWOULDBLOCK";
     case FWP_E_NOT_FOUND: return "FWP_E_NOT_FOUND";
     default: return "(undocumented)";
     }
@@ -646,17 +656,873 @@ static void fuzz_option( unsigned int *rng )
     }
 }
 
+/*
+ * WSASendMsg and WSARecvMsg with hostile control data (README, "UDP").
+ *
+ * Each fuzzing thread has UDP sockets of its own on ::1 and 127.0.0.1, so
+ * that what arrives is known: WSASendMsg sends a datagram that names the
+ * thread and the call to a receiver that nothing else sends to, and the
+ * datagram must be there when the call succeeded and must not be when it
+ * failed.  WSARecvMsg reads the first datagram of a new flow, sent with
+ * records, on a socket with the options on, into control buffers that are
+ * empty, too small, misaligned or end at a PAGE_NOACCESS page.
+ */
+#ifndef IPV6_WFP_REDIRECT_RECORDS
+#define IPV6_WFP_REDIRECT_RECORDS 60
+#endif
+#ifndef IPV6_WFP_REDIRECT_CONTEXT
+#define IPV6_WFP_REDIRECT_CONTEXT 70
+#endif
+
+#define CMSG_HEADER       sizeof(WSACMSGHDR)
+#define CMSG_ALIGN8(len)  (((len) + 7) & ~(SIZE_T)7)
+/* the most control data WSASendMsg reads: 64 KiB of records and 1 KiB more */
+#define SEND_CONTROL_MAX  (65536 + 1024)
+/* each thread's read-write bytes for control data, then a PAGE_NOACCESS page */
+#define CONTROL_REGION    0x20000
+#define PAYLOAD_SIZE      16
+#define MSG_WAIT_MS       5000
+
+static LPFN_WSASENDMSG pWSASendMsg;
+static LPFN_WSARECVMSG pWSARecvMsg;
+/* WSARecvMsg into unwritable control buffers: off by default, see main() */
+
+static LONG sendmsg_results[5][2], recvmsg_calls, recvmsg_with_records, recvmsg_truncated, msg_setup_failures;
+
+/* what the README documents for control data given to WSASendMsg */
+enum verdict
+{
+    VERDICT_PLAIN,      /* no records message: the send as before */
+    VERDICT_RECORDS,    /* one records message: the wineserver decides */
+    VERDICT_INVALID,    /* WSAEINVAL, nothing sent */
+    VERDICT_FAULT,      /* WSAEFAULT, nothing sent */
+    VERDICT_ANY,        /* a freed region: whatever it holds now */
+};
+
+static const char *const verdict_names[] = { "plain", "records", "invalid", "unreadable", "any" };
+
+struct msg_thread
+{
+    BOOL ready, family_ready[2];
+    SOCKET receiver[2];                     /* non-blocking, options off: what WSASendMsg sent */
+    SOCKADDR_STORAGE receiver_addr[2];
+    int receiver_len[2];
+    SOCKET sender[2], connected[2];         /* connected: to receiver */
+    SOCKET control_receiver[2];             /* options on, for WSARecvMsg */
+    SOCKADDR_STORAGE control_addr[2];
+    int control_len[2];
+    BYTE *region;                           /* CONTROL_REGION bytes, then a PAGE_NOACCESS page */
+    BYTE *msg_page;                         /* one page, then a PAGE_NOACCESS page */
+    void *freed;                            /* released: it may come back as anything */
+    BYTE scratch[SEND_CONTROL_MAX + 4096];
+    unsigned int seq;
+    /* WSARecvMsg's, which must outlive an overlapped call that never completes */
+    WSAMSG msg;
+    WSABUF buf;
+    char data[64];
+    SOCKADDR_STORAGE from;
+    OVERLAPPED ovl;
+    LONG apc_done;
+    DWORD apc_error, apc_size;
+};
+
+static struct msg_thread *msg_threads[64];
+
+static SOCKET udp_socket( int family, SOCKADDR_STORAGE *addr, int *len )
+{
+    SOCKET s = WSASocketW( family, SOCK_DGRAM, IPPROTO_UDP, NULL, 0, WSA_FLAG_OVERLAPPED );
+
+    memset( addr, 0, sizeof(*addr) );
+    if (family == AF_INET)
+    {
+        ((struct sockaddr_in *)addr)->sin_family = AF_INET;
+        ((struct sockaddr_in *)addr)->sin_addr.s_addr = htonl( INADDR_LOOPBACK );
+        *len = sizeof(struct sockaddr_in);
+    }
+    else
+    {
+        ((struct sockaddr_in6 *)addr)->sin6_family = AF_INET6;
+        ((struct sockaddr_in6 *)addr)->sin6_addr.s6_addr[15] = 1;
+        *len = sizeof(struct sockaddr_in6);
+    }
+    if (s == INVALID_SOCKET) return s;
+    if (bind( s, (SOCKADDR *)addr, *len ) || getsockname( s, (SOCKADDR *)addr, len ))
+    {
+        closesocket( s );
+        return INVALID_SOCKET;
+    }
+    return s;
+}
+
+static BOOL setup_family( struct msg_thread *t, int f )
+{
+    int family = f ? AF_INET6 : AF_INET;
+    SOCKADDR_STORAGE addr;
+    u_long one = 1;
+    int len;
+
+    t->receiver[f] = udp_socket( family, &t->receiver_addr[f], &t->receiver_len[f] );
+    t->sender[f] = udp_socket( family, &addr, &len );
+    t->connected[f] = udp_socket( family, &addr, &len );
+    t->control_receiver[f] = udp_socket( family, &t->control_addr[f], &t->control_len[f] );
+    if (t->receiver[f] == INVALID_SOCKET || t->sender[f] == INVALID_SOCKET || t->connected[f] == INVALID_SOCKET ||
+        t->control_receiver[f] == INVALID_SOCKET || ioctlsocket( t->receiver[f], FIONBIO, &one ) ||
+        connect( t->connected[f], (SOCKADDR *)&t->receiver_addr[f], t->receiver_len[f] ))
+    {
+        printf( "wsfuzz: no UDP sockets on the %s loopback address (error %d): WSASendMsg and WSARecvMsg "
+                "skipped there\n", f ? "IPv6" : "IPv4", WSAGetLastError() );
+        InterlockedIncrement( &msg_setup_failures );
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static struct msg_thread *msg_thread( unsigned int index )
+{
+    struct msg_thread *t = msg_threads[index];
+    DWORD old;
+
+    if (t) return t->ready ? t : NULL;
+    t = msg_threads[index] = calloc( 1, sizeof(*t) );
+    if (!t) return NULL;
+    t->region = VirtualAlloc( NULL, CONTROL_REGION + 3 * 4096, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE );
+    t->freed = VirtualAlloc( NULL, 65536, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE );
+    if (!t->region || !t->freed ||
+        !VirtualProtect( t->region + CONTROL_REGION, 4096, PAGE_NOACCESS, &old ) ||
+        !VirtualProtect( t->region + CONTROL_REGION + 2 * 4096, 4096, PAGE_NOACCESS, &old ))
+        return NULL;
+    VirtualFree( t->freed, 0, MEM_RELEASE );
+    t->msg_page = t->region + CONTROL_REGION + 4096;
+    t->family_ready[0] = setup_family( t, 0 );
+    t->family_ready[1] = setup_family( t, 1 );
+    t->ready = t->family_ready[0] || t->family_ready[1];
+    return t->ready ? t : NULL;
+}
+
+/* WSASendMsg's walk as the README describes it: 8-byte aligned, each
+ * message at least its header and inside the buffer, fewer bytes than a
+ * header at the end are padding, records neither empty nor given twice */
+static enum verdict control_verdict( const BYTE *control, SIZE_T len )
+{
+    WSACMSGHDR header;
+    SIZE_T offset = 0;
+    int records = 0;
+
+    while (len - offset >= CMSG_HEADER)
+    {
+        memcpy( &header, control + offset, sizeof(header) );
+        if (header.cmsg_len < CMSG_HEADER || header.cmsg_len > len - offset) return VERDICT_INVALID;
+        if ((header.cmsg_level == IPPROTO_IP || header.cmsg_level == IPPROTO_IPV6) &&
+            header.cmsg_type == IP_WFP_REDIRECT_RECORDS)
+        {
+            if (records++ || header.cmsg_len == CMSG_HEADER) return VERDICT_INVALID;
+        }
+        if (CMSG_ALIGN8( header.cmsg_len ) >= len - offset) break;
+        offset += CMSG_ALIGN8( header.cmsg_len );
+    }
+    return records ? VERDICT_RECORDS : VERDICT_PLAIN;
+}
+
+static void random_bytes( unsigned int *rng, BYTE *p, SIZE_T len )
+{
+    unsigned int word;
+
+    for (; len >= 4; p += 4, len -= 4)
+    {
+        word = next_random( rng );
+        memcpy( p, &word, 4 );
+    }
+    for (; len; p++, len--) *p = next_random( rng );
+}
+
+/* one control message at out + at, its length field as given; the new end */
+static SIZE_T put_cmsg( BYTE *out, SIZE_T at, SIZE_T max, SIZE_T cmsg_len, int level, int type,
+                        const BYTE *data, SIZE_T size )
+{
+    WSACMSGHDR header;
+    SIZE_T space = CMSG_HEADER + CMSG_ALIGN8( size );
+
+    if (at + space > max) return at;
+    header.cmsg_len = cmsg_len;
+    header.cmsg_level = level;
+    header.cmsg_type = type;
+    memcpy( out + at, &header, sizeof(header) );
+    memcpy( out + at + CMSG_HEADER, data, size );
+    memset( out + at + CMSG_HEADER + size, 0, space - CMSG_HEADER - size );
+    return at + space;
+}
+
+/* control data for WSASendMsg in out: random bytes, or messages with
+ * random and mutated headers, records genuine or random, once or twice */
+static SIZE_T build_control( unsigned int *rng, BYTE *out, SIZE_T max )
+{
+    static const SIZE_T near_cap[] = { 65536, SEND_CONTROL_MAX - 8, SEND_CONTROL_MAX - 1, SEND_CONTROL_MAX,
+                                       SEND_CONTROL_MAX + 1, SEND_CONTROL_MAX + 8, 70000 };
+    BYTE data[2048];
+    SIZE_T at = 0, size, cmsg_len, total;
+    unsigned int count, i, choice = next_random( rng ) % 16;
+    int level, type;
+
+    if (choice == 0) return 0;
+    if (choice == 1)
+    {
+        total = next_random( rng ) % 2 ? next_random( rng ) % 256 : next_random( rng ) % 70001;
+        random_bytes( rng, out, total );
+        return total;
+    }
+    if (choice == 2)
+    {
+        /* around the cap: a records message, then one message filling it up */
+        total = near_cap[next_random( rng ) % ARRAYSIZE(near_cap)];
+        if (next_random( rng ) % 2 && genuine_size)
+            at = put_cmsg( out, 0, max, CMSG_HEADER + genuine_size, IPPROTO_IP, IP_WFP_REDIRECT_RECORDS,
+                           (const BYTE *)genuine, genuine_size );
+        cmsg_len = total - at;
+        memset( out + at, 0, total - at );
+        memcpy( out + at, &cmsg_len, sizeof(cmsg_len) );
+        ((WSACMSGHDR *)(out + at))->cmsg_level = SOL_SOCKET;
+        ((WSACMSGHDR *)(out + at))->cmsg_type = 0x7777;
+        return total;
+    }
+
+    count = next_random( rng ) % 4 ? 1 : 2 + next_random( rng ) % 3;
+    for (i = 0; i < count; i++)
+    {
+        level = next_random( rng ) % 2 ? IPPROTO_IP : IPPROTO_IPV6;
+        type = IP_WFP_REDIRECT_RECORDS;
+        size = 0;
+        switch (next_random( rng ) % 10)
+        {
+        case 0: case 1: case 2:     /* records, genuine */
+            if (genuine_size)
+            {
+                size = genuine_size;
+                memcpy( data, genuine, size );
+                break;
+            }
+            /* fall through */
+        case 3:                     /* records, random bytes */
+            size = 1 + next_random( rng ) % (next_random( rng ) % 8 ? 200 : sizeof(data));
+            random_bytes( rng, data, size );
+            break;
+        case 4:                     /* records, empty */
+            break;
+        case 5:                     /* IP_PKTINFO or IPV6_PKTINFO, which Wine ignores on send */
+            type = level == IPPROTO_IP ? IP_PKTINFO : IPV6_PKTINFO;
+            size = level == IPPROTO_IP ? sizeof(IN_PKTINFO) : sizeof(IN6_PKTINFO);
+            memset( data, 0, size );
+            break;
+        case 6:                     /* IP_TOS, IP_TTL, or the context's type */
+            type = next_random( rng ) % 2 ? (next_random( rng ) % 2 ? IP_TOS : IP_TTL) : IP_WFP_REDIRECT_CONTEXT;
+            size = sizeof(INT);
+            memset( data, 0, size );
+            break;
+        default:                    /* anything */
+            level = next_random( rng ) % 4 ? (int)(next_random( rng ) % 64) : (int)next_random( rng );
+            type = next_random( rng ) % 4 ? (int)(next_random( rng ) % 128) : (int)next_random( rng );
+            size = next_random( rng ) % 64;
+            random_bytes( rng, data, size );
+            break;
+        }
+        cmsg_len = CMSG_HEADER + size;
+        if (next_random( rng ) % 6 == 0)
+        {
+            switch (next_random( rng ) % 8)
+            {
+            case 0: cmsg_len = 0; break;
+            case 1: cmsg_len = CMSG_HEADER - 1; break;
+            case 2: cmsg_len = CMSG_HEADER; break;
+            case 3: cmsg_len++; break;
+            case 4: cmsg_len--; break;
+            case 5: cmsg_len = (SIZE_T)-1; break;
+            case 6: cmsg_len = next_random( rng ); break;
+            default: cmsg_len += 8 + next_random( rng ) % 4096; break;
+            }
+        }
+        at = put_cmsg( out, at, max, cmsg_len, level, type, data, size );
+    }
+    /* bytes after the messages: padding, or a header of sorts */
+    switch (next_random( rng ) % 12)
+    {
+    case 0: size = 1 + next_random( rng ) % (CMSG_HEADER - 1); break;
+    case 1: size = CMSG_HEADER + next_random( rng ) % 32; break;
+    default: size = 0; break;
+    }
+    random_bytes( rng, out + at, size );
+    at += size;
+    /* a length that cuts the last message or runs on */
+    if (next_random( rng ) % 10 == 0 && at) at -= 1 + next_random( rng ) % (at < 24 ? at : 24);
+    return at;
+}
+
+static const int sendmsg_errors[] =
+{
+    WSAEFAULT, WSAEINVAL, WSAEACCES, WSAENOBUFS, WSAENOTCONN, 0
+};
+static const int recvmsg_errors[] =
+{
+    WSAEFAULT, WSAEINVAL, WSAEMSGSIZE, WSAEWOULDBLOCK, 0
+};
+
+/* the thread and the call in a datagram */
+static void make_payload( BYTE *payload, unsigned int thread, unsigned int seq )
+{
+    memcpy( payload, "wsfuzz:", 7 );
+    payload[7] = thread;
+    memcpy( payload + 8, &seq, 4 );
+    memcpy( payload + 12, "msg.", 4 );
+}
+
+/* how many of the datagrams waiting on a non-blocking receiver are this call's */
+static unsigned int drain( SOCKET s, const BYTE *payload )
+{
+    unsigned int count = 0, i;
+    char data[64];
+    int ret;
+
+    for (i = 0; i < 64; i++)
+    {
+        if ((ret = recv( s, data, sizeof(data), 0 )) == SOCKET_ERROR) break;
+        if (ret == PAYLOAD_SIZE && !memcmp( data, payload, PAYLOAD_SIZE )) count++;
+    }
+    return count;
+}
+
+static BOOL readable_within( SOCKET s, DWORD ms )
+{
+    struct timeval timeout = { ms / 1000, (ms % 1000) * 1000 };
+    fd_set set;
+
+    FD_ZERO( &set );
+    FD_SET( s, &set );
+    return select( 0, &set, NULL, NULL, &timeout ) == 1;
+}
+
+static void msg_failure( const char *what, unsigned int thread, unsigned int seq, const char *detail )
+{
+    InterlockedIncrement( &unexpected );
+    printf( "wsfuzz: %s (thread %u, call %u): %s\n", what, thread, seq, detail );
+}
+
+static void fuzz_sendmsg( unsigned int *rng, unsigned int index, struct msg_thread *t )
+{
+    static const ULONG bad_sizes[] = { 0, 1, 8, 16, 24, 64, 200, 4096, SEND_CONTROL_MAX, SEND_CONTROL_MAX + 1,
+                                       0x7fffffff, 0xffffffff };
+    static const int namelens[] = { 0, 1, 15, 16, 23, 24, 27, 28, 128, -1, 0x7fffffff };
+    int f = next_random( rng ) % 2;
+    BYTE payload[PAYLOAD_SIZE], *control = NULL, *end = t->region + CONTROL_REGION;
+    WSABUF buf = { PAYLOAD_SIZE, (char *)payload };
+    enum verdict verdict;
+    SIZE_T len = 0, readable;
+    WSAMSG msg, *pmsg = &msg;
+    OVERLAPPED ovl, *povl = NULL;
+    BOOL good_name = TRUE, freed = FALSE, msg_fault = FALSE;
+    unsigned int seq = ++t->seq, arrived, choice, misalign;
+    DWORD sent, flags;
+    SOCKET s;
+    int ret, error;
+    char detail[160];
+
+    if (!t->family_ready[f]) f = !f;
+    make_payload( payload, index, seq );
+    s = next_random( rng ) % 4 ? t->sender[f] : t->connected[f];
+
+    /* the control data, and where it lies */
+    choice = next_random( rng ) % 16;
+    misalign = next_random( rng ) % 8 ? 0 : 1 + next_random( rng ) % 7;
+    if (choice == 0)
+    {
+        /* a pointer that cannot be read, or a region since freed */
+        len = bad_sizes[next_random( rng ) % ARRAYSIZE(bad_sizes)];
+        switch (next_random( rng ) % 4)
+        {
+        case 0: control = NULL; break;
+        case 1: control = t->freed; freed = TRUE; break;
+        default: control = bad_pointer( rng ); break;
+        }
+        if (!len) verdict = VERDICT_PLAIN;
+        else if (len > SEND_CONTROL_MAX || (ULONG_PTR)control % 8) verdict = VERDICT_INVALID;
+        else verdict = freed ? VERDICT_ANY : VERDICT_FAULT;
+    }
+    else
+    {
+        len = build_control( rng, t->scratch, sizeof(t->scratch) );
+        verdict = len ? control_verdict( t->scratch, len ) : VERDICT_PLAIN;
+        readable = len;
+        switch (next_random( rng ) % 4)
+        {
+        case 0:     /* ends at the PAGE_NOACCESS page, or runs into it */
+            control = (BYTE *)((ULONG_PTR)(end - len) & ~(ULONG_PTR)7);
+            if (len && next_random( rng ) % 4 == 0)
+            {
+                control = (BYTE *)((ULONG_PTR)(end - len + 1 + next_random( rng ) % (len < 4096 ? len : 4096))
+                                   & ~(ULONG_PTR)7);
+                if (control + len <= end) control += 8;
+                readable = end - control;
+                misalign = 0;
+            }
+            else if (misalign) control -= 8 - misalign;
+            break;
+        default:
+            control = t->region + misalign;
+            break;
+        }
+        memcpy( control, t->scratch, readable );
+        if (!len) verdict = VERDICT_PLAIN;
+        else if (len > SEND_CONTROL_MAX || misalign) verdict = VERDICT_INVALID;
+        else if (readable < len) verdict = VERDICT_FAULT;
+        if (!len && next_random( rng ) % 2) control = NULL;
+    }
+
+    memset( &msg, 0, sizeof(msg) );
+    msg.name = (SOCKADDR *)&t->receiver_addr[f];
+    msg.namelen = t->receiver_len[f];
+    msg.lpBuffers = &buf;
+    msg.dwBufferCount = 1;
+    msg.Control.buf = (char *)control;
+    msg.Control.len = len;
+
+    /* the name: Wine's own send faults on a bad one and leaves the socket
+     * stuck (stock Wine 8.0 does so with sendto), so bad pointers only
+     * where wine-wfp reads the name first or fails before the send */
+    switch (next_random( rng ) % 12)
+    {
+    case 0:
+        msg.namelen = namelens[next_random( rng ) % ARRAYSIZE(namelens)];
+        good_name = FALSE;
+        break;
+    case 1:
+        msg.name = NULL;
+        msg.namelen = next_random( rng ) % 2 ? 0 : t->receiver_len[f];
+        good_name = FALSE;
+        break;
+    case 2:
+        if (verdict == VERDICT_PLAIN || verdict == VERDICT_ANY) break;
+        good_name = FALSE;
+        if (next_random( rng ) % 2)
+            msg.name = bad_pointer( rng );
+        else
+        {
+            /* runs into a PAGE_NOACCESS page */
+            msg.name = (SOCKADDR *)(t->msg_page + 4096 - 1 - next_random( rng ) % (t->receiver_len[f] - 1));
+            memcpy( msg.name, &t->receiver_addr[f], t->msg_page + 4096 - (BYTE *)msg.name );
+        }
+        break;
+    }
+
+    /* the WSAMSG itself: unreadable, or running into a PAGE_NOACCESS page */
+    switch (next_random( rng ) % 24)
+    {
+    case 0:
+    {
+        static void *const bad_msgs[] = { NULL, (void *)1, (void *)(ULONG_PTR)0xffff800000000000ull };
+        unsigned int which = next_random( rng ) % 5;
+        pmsg = which < 3 ? bad_msgs[which] : which == 3 ? noaccess_page : reserved_page;
+        msg_fault = TRUE;
+        break;
+    }
+    case 1:
+        if ((BYTE *)msg.name >= t->msg_page && (BYTE *)msg.name < t->msg_page + 4096) break;
+        {
+            /* the part cut off: from Control on, WSASendMsg cannot read it */
+            unsigned int kept = 1 + next_random( rng ) % (sizeof(msg) - 1);
+            pmsg = (WSAMSG *)(t->msg_page + 4096 - kept);
+            memcpy( pmsg, &msg, kept );
+            msg_fault = kept < offsetof( WSAMSG, Control ) + sizeof(msg.Control);
+        }
+        break;
+    }
+    if (msg_fault) verdict = VERDICT_FAULT;
+
+    if (next_random( rng ) % 8 == 0)
+    {
+        memset( &ovl, 0, sizeof(ovl) );
+        ovl.hEvent = CreateEventW( NULL, TRUE, FALSE, NULL );
+        povl = &ovl;
+    }
+    WSASetLastError( 0xdeadbeef );
+    ret = pWSASendMsg( s, pmsg, 0, &sent, povl, NULL );
+    error = ret ? WSAGetLastError() : 0;
+    if (povl && error == WSA_IO_PENDING)
+    {
+        if (WaitForSingleObject( ovl.hEvent, MSG_WAIT_MS ))
+        {
+            msg_failure( "WSASendMsg", index, seq, "an overlapped send did not complete" );
+            CancelIoEx( (HANDLE)s, &ovl );
+            WaitForSingleObject( ovl.hEvent, MSG_WAIT_MS );
+        }
+        ret = !WSAGetOverlappedResult( s, &ovl, &sent, FALSE, &flags );
+        error = ret ? WSAGetLastError() : 0;
+    }
+    if (povl) CloseHandle( ovl.hEvent );
+    check( "WSASendMsg", ret, error, sendmsg_errors );
+
+    /* loopback delivers before sendmsg() returns; a little grace all the same */
+    arrived = drain( t->receiver[f], payload );
+    if (!error && !arrived && readable_within( t->receiver[f], MSG_WAIT_MS )) arrived = drain( t->receiver[f], payload );
+    snprintf( detail, sizeof(detail), "%s, %s control data (%lu bytes at %p), name %p (%d bytes), msg %p",
+              error ? "failed" : "succeeded", verdict_names[verdict], (unsigned long)len, control, msg.name,
+              msg.namelen, pmsg );
+    if (error && arrived) msg_failure( "WSASendMsg sent a datagram and failed", index, seq, detail );
+    if (!error && arrived != 1) msg_failure( "WSASendMsg succeeded without its datagram arriving", index, seq, detail );
+    if (!error && (verdict == VERDICT_INVALID || verdict == VERDICT_FAULT))
+        msg_failure( "WSASendMsg took control data that the README says it refuses", index, seq, detail );
+    if ((error == WSAEINVAL || error == WSAEFAULT) && verdict == VERDICT_PLAIN && good_name)
+        msg_failure( "WSASendMsg refused control data that it should leave to the send", index, seq, detail );
+    InterlockedIncrement( &sendmsg_results[verdict][!!error] );
+}
+
+/* WSASendMsg of payload with records (genuine, random or none); the records
+ * that went with it, NULL if none */
+static const BYTE *send_for_recv( unsigned int *rng, SOCKET s, struct msg_thread *t, int f, const BYTE *payload,
+                                  BYTE *records, ULONG *records_size )
+{
+    ULONG_PTR control[(2048 + 64) / sizeof(ULONG_PTR)];
+    WSABUF buf = { PAYLOAD_SIZE, (char *)payload };
+    WSACMSGHDR *cmsg = (WSACMSGHDR *)control;
+    WSAMSG msg;
+    DWORD sent;
+    int ret;
+
+    *records_size = 0;
+    switch (next_random( rng ) % 8)
+    {
+    case 0: break;
+    case 1: *records_size = 1 + next_random( rng ) % 256; random_bytes( rng, records, *records_size ); break;
+    default:
+        if (!genuine_size) break;
+        *records_size = genuine_size;
+        memcpy( records, genuine, genuine_size );
+        break;
+    }
+    memset( &msg, 0, sizeof(msg) );
+    msg.name = (SOCKADDR *)&t->control_addr[f];
+    msg.namelen = t->control_len[f];
+    msg.lpBuffers = &buf;
+    msg.dwBufferCount = 1;
+    if (*records_size)
+    {
+        cmsg->cmsg_len = WSA_CMSG_LEN( *records_size );
+        cmsg->cmsg_level = f ? IPPROTO_IPV6 : IPPROTO_IP;
+        cmsg->cmsg_type = f ? IPV6_WFP_REDIRECT_RECORDS : IP_WFP_REDIRECT_RECORDS;
+        memcpy( WSA_CMSG_DATA( cmsg ), records, *records_size );
+        msg.Control.buf = (char *)control;
+        msg.Control.len = WSA_CMSG_SPACE( *records_size );
+        ret = pWSASendMsg( s, &msg, 0, &sent, NULL, NULL );
+        check( "WSASendMsg with records", ret, ret ? WSAGetLastError() : 0, sendmsg_errors );
+        if (!ret) return records;
+        /* refused (random bytes): the datagram without them */
+        *records_size = 0;
+        msg.Control.buf = NULL;
+        msg.Control.len = 0;
+    }
+    ret = pWSASendMsg( s, &msg, 0, &sent, NULL, NULL );
+    check( "WSASendMsg", ret, ret ? WSAGetLastError() : 0, sendmsg_errors );
+    return NULL;
+}
+
+static void WINAPI recvmsg_completion( DWORD error, DWORD size, OVERLAPPED *ovl, DWORD flags )
+{
+    struct msg_thread *t = CONTAINING_RECORD( ovl, struct msg_thread, ovl );
+
+    (void)flags;
+    t->apc_error = error;
+    t->apc_size = size;
+    t->apc_done = 1;
+}
+
+/* The control data that WSARecvMsg returned: inside the buffer, and the
+ * records the sender gave, if there is a records message. */
+static void check_control( const char *what, unsigned int index, unsigned int seq, struct msg_thread *t,
+                           ULONG given, const BYTE *records, ULONG records_size )
+{
+    const BYTE *control = (const BYTE *)t->msg.Control.buf;
+    ULONG len = t->msg.Control.len, offset = 0;
+    WSACMSGHDR header;
+    char detail[128];
+
+    if (len > given)
+    {
+        snprintf( detail, sizeof(detail), "%lu bytes of control data in a buffer of %lu", len, given );
+        msg_failure( what, index, seq, detail );
+        return;
+    }
+    while (len - offset >= CMSG_HEADER)
+    {
+        memcpy( &header, control + offset, sizeof(header) );
+        if (header.cmsg_len < CMSG_HEADER || header.cmsg_len > len - offset)
+        {
+            snprintf( detail, sizeof(detail), "a control message of %lu bytes at %lu of %lu",
+                      (unsigned long)header.cmsg_len, offset, len );
+            msg_failure( what, index, seq, detail );
+            return;
+        }
+        if (header.cmsg_type == IP_WFP_REDIRECT_RECORDS &&
+            (header.cmsg_level == IPPROTO_IP || header.cmsg_level == IPPROTO_IPV6))
+        {
+            InterlockedIncrement( &recvmsg_with_records );
+            if (!records || header.cmsg_len - CMSG_HEADER != records_size ||
+                memcmp( control + offset + CMSG_HEADER, records, records_size ))
+                msg_failure( what, index, seq, "records that are not those the sender gave" );
+        }
+        offset += CMSG_ALIGN8( header.cmsg_len );
+        if (offset >= len) break;
+    }
+}
+
+static void fuzz_recvmsg( unsigned int *rng, unsigned int index, struct msg_thread *t )
+{
+    static const ULONG tail_sizes[] = { 0, 8, 16, 24, 64, 120, 128, 136, 256, 4096 };
+    int f = next_random( rng ) % 2, level, ret, error;
+    BYTE payload[PAYLOAD_SIZE], records[2048], *end = t->region + CONTROL_REGION;
+    const BYTE *sent_records = NULL;
+    ULONG records_size = 0, given;
+    unsigned int seq = ++t->seq, mode, choice;
+    static const char *const mode_names[] =
+        { "synchronous", "overlapped", "overlapped, posted first", "completion routine", "non-blocking" };
+    BOOL unwritable = FALSE;
+    DWORD value, got = 0, flags;
+    SOCKADDR_STORAGE addr;
+    char detail[256], what[128];
+    SOCKET s, r;
+    int len;
+
+    if (!t->family_ready[f]) f = !f;
+    level = f ? IPPROTO_IPV6 : IPPROTO_IP;
+    r = t->control_receiver[f];
+    make_payload( payload, index, seq );
+    /* what a call that failed at once left there */
+    {
+        u_long one = 1, zero = 0;
+
+        ioctlsocket( r, FIONBIO, &one );
+        drain( r, payload );
+        ioctlsocket( r, FIONBIO, &zero );
+    }
+    /* the records, the context, or both (random handles of the other
+     * calls may turn them off now and then) */
+    value = next_random( rng ) % 4 != 0;
+    setsockopt( r, level, f ? IPV6_WFP_REDIRECT_RECORDS : IP_WFP_REDIRECT_RECORDS, (char *)&value, sizeof(value) );
+    value = !value || next_random( rng ) % 2;
+    setsockopt( r, level, f ? IPV6_WFP_REDIRECT_CONTEXT : IP_WFP_REDIRECT_CONTEXT, (char *)&value, sizeof(value) );
+
+    /* the control buffer */
+    memset( &t->msg, 0, sizeof(t->msg) );
+    choice = next_random( rng ) % 12;
+    switch (choice)
+    {
+    case 0: t->msg.Control.buf = NULL; t->msg.Control.len = 0; break;
+    case 1: t->msg.Control.buf = (char *)t->region; t->msg.Control.len = 0; break;
+    case 2: t->msg.Control.buf = (char *)t->region; t->msg.Control.len = 1; break;
+    case 3: t->msg.Control.buf = (char *)t->region; t->msg.Control.len = CMSG_HEADER - 1; break;
+    case 4: t->msg.Control.buf = (char *)t->region; t->msg.Control.len = CMSG_HEADER + next_random( rng ) % 160; break;
+    case 5: t->msg.Control.buf = (char *)t->region; t->msg.Control.len = 4096; break;
+    case 6: t->msg.Control.buf = (char *)t->region + 1 + next_random( rng ) % 7; t->msg.Control.len = 2048; break;
+    case 7: case 8:
+        /* exactly its size, ending at a PAGE_NOACCESS page: a byte
+         * written past Control.len faults */
+        t->msg.Control.len = tail_sizes[next_random( rng ) % ARRAYSIZE(tail_sizes)];
+        t->msg.Control.buf = (char *)end - t->msg.Control.len;
+        break;
+    /* Unwritable: WSAEFAULT, and the datagram stays for the next call
+     * (stock Wine 8.0 wrote the control data from ntdll's Unix side
+     * unchecked, and lost it) */
+    case 9:
+    {
+        /* not bad_pointer()'s 0xdeadbeef, which might be mapped */
+        static void *const bad[] = { (void *)1, (void *)(ULONG_PTR)0xffff800000000000ull };
+        unsigned int which = next_random( rng ) % 5;
+
+        t->msg.Control.buf = which < 2 ? bad[which] : which == 2 ? reserved_page : which == 3 ? noaccess_page
+                                                                                             : (char *)noaccess_page - 3;
+        t->msg.Control.len = 1 + next_random( rng ) % 4096;
+        unwritable = TRUE;
+        break;
+    }
+    case 10:
+    {
+        ULONG tail = tail_sizes[next_random( rng ) % ARRAYSIZE(tail_sizes)];
+
+        /* longer than what is left before the PAGE_NOACCESS page */
+        t->msg.Control.len = next_random( rng ) % 2 ? 0x7fffffff : 4096;
+        t->msg.Control.buf = (char *)end - tail;
+        unwritable = t->msg.Control.len > tail;
+        break;
+    }
+    default:
+        t->msg.Control.buf = NULL;
+        t->msg.Control.len = 2048;
+        unwritable = TRUE;
+        break;
+    }
+    given = t->msg.Control.len;
+    if (!unwritable && given) memset( t->msg.Control.buf, 0xcc, given );
+    t->buf.buf = t->data;
+    t->buf.len = sizeof(t->data);
+    memset( t->data, 0, sizeof(t->data) );
+    t->msg.name = (SOCKADDR *)&t->from;
+    t->msg.namelen = sizeof(t->from);
+    t->msg.lpBuffers = &t->buf;
+    t->msg.dwBufferCount = 1;
+
+    /* a new flow: a sender of its own */
+    if ((s = udp_socket( f ? AF_INET6 : AF_INET, &addr, &len )) == INVALID_SOCKET) return;
+    mode = next_random( rng ) % 5;
+    snprintf( what, sizeof(what), "WSARecvMsg (%s, control buffer %p of %lu bytes)", mode_names[mode],
+              t->msg.Control.buf, given );
+    memset( &t->ovl, 0, sizeof(t->ovl) );
+    if (mode == 4)
+    {
+        /* non-blocking, nothing there yet */
+        u_long one = 1, zero = 0;
+
+        ioctlsocket( r, FIONBIO, &one );
+        ret = pWSARecvMsg( r, &t->msg, &got, NULL, NULL );
+        error = ret ? WSAGetLastError() : 0;
+        ioctlsocket( r, FIONBIO, &zero );
+        InterlockedIncrement( &recvmsg_calls );
+        check( "WSARecvMsg, non-blocking", ret, error, recvmsg_errors );
+        /* buffers are checked before the receive, as the data buffers are */
+        if (error != (unwritable && given ? WSAEFAULT : WSAEWOULDBLOCK))
+            msg_failure( what, index, seq, unwritable && given ? "no WSAEFAULT for an unwritable control buffer"
+                                                               : "no WSAEWOULDBLOCK without a datagram" );
+        mode = 0;
+        t->msg.Control.len = given;
+        t->msg.namelen = sizeof(t->from);
+    }
+
+    if (mode == 3)
+    {
+        /* posted before the datagram comes, with a completion routine */
+        t->apc_done = 0;
+        ret = pWSARecvMsg( r, &t->msg, NULL, &t->ovl, recvmsg_completion );
+        error = ret ? WSAGetLastError() : 0;
+        sent_records = send_for_recv( rng, s, t, f, payload, records, &records_size );
+        if (error && error != WSA_IO_PENDING) check( "WSARecvMsg, completion routine", ret, error, recvmsg_errors );
+        else
+        {
+            DWORD start = GetTickCount();
+            while (!t->apc_done && GetTickCount() - start < MSG_WAIT_MS) SleepEx( 100, TRUE );
+            if (!t->apc_done)
+            {
+                msg_failure( what, index, seq, "the completion routine did not run" );
+                goto replace;
+            }
+            error = t->apc_error;
+            got = t->apc_size;
+            check( "WSARecvMsg, completion routine", !!error, error, recvmsg_errors );
+        }
+    }
+    else if (mode == 2)
+    {
+        /* posted before the datagram comes, with an event */
+        t->ovl.hEvent = CreateEventW( NULL, TRUE, FALSE, NULL );
+        ret = pWSARecvMsg( r, &t->msg, NULL, &t->ovl, NULL );
+        error = ret ? WSAGetLastError() : 0;
+        sent_records = send_for_recv( rng, s, t, f, payload, records, &records_size );
+        if (error && error != WSA_IO_PENDING) check( "WSARecvMsg, overlapped", ret, error, recvmsg_errors );
+        else
+        {
+            if (WaitForSingleObject( t->ovl.hEvent, MSG_WAIT_MS ))
+            {
+                msg_failure( what, index, seq, "an overlapped call did not complete" );
+                goto replace;
+            }
+            ret = !WSAGetOverlappedResult( r, &t->ovl, &got, FALSE, &flags );
+            error = ret ? WSAGetLastError() : 0;
+            check( "WSARecvMsg, overlapped", ret, error, recvmsg_errors );
+        }
+        CloseHandle( t->ovl.hEvent );
+    }
+    else
+    {
+        /* the datagram is there: synchronous, or overlapped (mode 1) */
+        sent_records = send_for_recv( rng, s, t, f, payload, records, &records_size );
+        if (!readable_within( r, MSG_WAIT_MS ))
+        {
+            msg_failure( what, index, seq, "the socket does not report the datagram waiting on it" );
+            goto replace;
+        }
+        if (mode == 1)
+        {
+            t->ovl.hEvent = CreateEventW( NULL, TRUE, FALSE, NULL );
+            ret = pWSARecvMsg( r, &t->msg, NULL, &t->ovl, NULL );
+            error = ret ? WSAGetLastError() : 0;
+            if (!error || error == WSA_IO_PENDING)
+            {
+                if (WaitForSingleObject( t->ovl.hEvent, MSG_WAIT_MS ))
+                {
+                    msg_failure( what, index, seq, "an overlapped call did not complete" );
+                    goto replace;
+                }
+                ret = !WSAGetOverlappedResult( r, &t->ovl, &got, FALSE, &flags );
+                error = ret ? WSAGetLastError() : 0;
+            }
+            CloseHandle( t->ovl.hEvent );
+            check( "WSARecvMsg, overlapped", ret, error, recvmsg_errors );
+        }
+        else
+        {
+            ret = pWSARecvMsg( r, &t->msg, &got, NULL, NULL );
+            error = ret ? WSAGetLastError() : 0;
+            check( "WSARecvMsg", ret, error, recvmsg_errors );
+        }
+    }
+    InterlockedIncrement( &recvmsg_calls );
+
+    snprintf( detail, sizeof(detail), "error %d, %lu bytes, flags %#lx, %lu bytes of control data, %lu bytes of "
+              "records sent", error, got, t->msg.dwFlags, t->msg.Control.len, records_size );
+    if (!error || error == WSAEMSGSIZE)
+    {
+        /* the datagram, truncated control data or not */
+        if (memcmp( t->data, payload, PAYLOAD_SIZE ) || (!error && got != PAYLOAD_SIZE))
+            msg_failure( what, index, seq, strcat( detail, ": the datagram was not delivered" ) );
+        else if (error && !(t->msg.dwFlags & MSG_CTRUNC))
+            msg_failure( what, index, seq, strcat( detail, ": WSAEMSGSIZE without MSG_CTRUNC" ) );
+        if (error) InterlockedIncrement( &recvmsg_truncated );
+        else check_control( what, index, seq, t, given, sent_records, records_size );
+    }
+    else if (error == WSAEFAULT && !unwritable)
+        msg_failure( what, index, seq, strcat( detail, ": WSAEFAULT with a writable control buffer" ) );
+    closesocket( s );
+    return;
+
+replace:
+    /* a socket that lost a datagram or a call: a new one, so the next calls
+     * test something (closing it ends what is pending on it) */
+    closesocket( s );
+    closesocket( r );
+    if (t->ovl.hEvent)
+    {
+        WaitForSingleObject( t->ovl.hEvent, MSG_WAIT_MS );
+        CloseHandle( t->ovl.hEvent );
+    }
+    SleepEx( 0, TRUE );
+    t->control_receiver[f] = udp_socket( f ? AF_INET6 : AF_INET, &t->control_addr[f], &t->control_len[f] );
+    if (t->control_receiver[f] == INVALID_SOCKET) t->family_ready[f] = FALSE;
+}
+
 static DWORD WINAPI fuzz_thread( void *arg )
 {
     unsigned int index = (ULONG_PTR)arg, rng = thread_seed[index] | 1;
 
     while ((LONG)(GetTickCount() - deadline) < 0)
     {
-        switch (next_random( &rng ) % 16)
+        struct msg_thread *t;
+
+        switch (next_random( &rng ) % 20)
         {
         case 0: thread_doing[index] = "replacing a socket"; replace_socket( &rng ); break;
         case 1: case 2: case 3: case 4: case 5: thread_doing[index] = "an option"; fuzz_option( &rng ); break;
         case 6: hand_over( &rng, &thread_doing[index] ); break;
+        case 16: case 17: case 18:
+            thread_doing[index] = "WSASendMsg";
+            if ((t = msg_thread( index ))) fuzz_sendmsg( &rng, index, t );
+            break;
+        case 19:
+            thread_doing[index] = "WSARecvMsg";
+            if ((t = msg_thread( index ))) fuzz_recvmsg( &rng, index, t );
+            break;
         default: thread_doing[index] = "an ioctl"; fuzz_ioctl( &rng ); break;
         }
     }
@@ -753,6 +1619,23 @@ int main( int argc, char **argv )
     printf( "wsfuzz: %s genuine records (%lu bytes); %d threads for %d seconds, seed %d\n",
             genuine_size ? "have" : "no", genuine_size, threads, seconds, seed );
 
+    {
+        GUID send_guid = WSAID_WSASENDMSG, recv_guid = WSAID_WSARECVMSG;
+        DWORD size;
+
+        c = socket( AF_INET, SOCK_DGRAM, IPPROTO_UDP );
+        if (WSAIoctl( c, SIO_GET_EXTENSION_FUNCTION_POINTER, &send_guid, sizeof(send_guid), &pWSASendMsg,
+                      sizeof(pWSASendMsg), &size, NULL, NULL ) ||
+            WSAIoctl( c, SIO_GET_EXTENSION_FUNCTION_POINTER, &recv_guid, sizeof(recv_guid), &pWSARecvMsg,
+                      sizeof(pWSARecvMsg), &size, NULL, NULL ))
+        {
+            printf( "wsfuzz: FAILED: no WSASendMsg or WSARecvMsg (error %d)\n", WSAGetLastError() );
+            return 2;
+        }
+        closesocket( c );
+    }
+    printf( "wsfuzz: WSASendMsg and WSARecvMsg with hostile control data\n" );
+
     worker_seed = seed;
     start_worker();
     acceptor = CreateThread( NULL, 0, accept_thread, (void *)(ULONG_PTR)(seed * 31), 0, NULL );
@@ -794,6 +1677,15 @@ int main( int argc, char **argv )
     printf( "wsfuzz: accepted %ld blocking, %ld with WSAAccept (CF_DEFER every other call), %ld with AcceptEx, "
             "%ld after select(); %ld sockets handed to worker processes, %ld workers killed\n",
             accept_shapes[0], accept_shapes[1], accept_shapes[2], accept_shapes[3], handed_over, workers_killed );
+    printf( "wsfuzz: WSASendMsg, sent/refused by control data: none or other messages %ld/%ld, records %ld/%ld, "
+            "malformed %ld/%ld, unreadable %ld/%ld, freed %ld/%ld\n",
+            sendmsg_results[VERDICT_PLAIN][0], sendmsg_results[VERDICT_PLAIN][1],
+            sendmsg_results[VERDICT_RECORDS][0], sendmsg_results[VERDICT_RECORDS][1],
+            sendmsg_results[VERDICT_INVALID][0], sendmsg_results[VERDICT_INVALID][1],
+            sendmsg_results[VERDICT_FAULT][0], sendmsg_results[VERDICT_FAULT][1],
+            sendmsg_results[VERDICT_ANY][0], sendmsg_results[VERDICT_ANY][1] );
+    printf( "wsfuzz: WSARecvMsg %ld calls: %ld with records, %ld with MSG_CTRUNC; %ld families without UDP "
+            "sockets\n", recvmsg_calls, recvmsg_with_records, recvmsg_truncated, msg_setup_failures );
     for (i = 0; i < error_kinds; i++)
         printf( "wsfuzz:   %-16s %#10x  %ld\n", error_name( error_codes[i] ), error_codes[i], error_counts[i] );
     /* the wineserver is still there and still answers */
