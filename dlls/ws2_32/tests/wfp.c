@@ -1620,6 +1620,43 @@ static void test_udp_send_errors(void)
     closesocket(r);
 }
 
+/* A control buffer that WSARecvMsg cannot write fails the call with
+ * WSAEFAULT before anything is taken: the datagram is there for the next
+ * call.  (Wine wrote control data unchecked after the receive, which lost
+ * the datagram and left the socket unreadable.) */
+static void test_udp_bad_control(int family)
+{
+    DWORD control_len, flags, size, error, value = 1;
+    SOCKADDR_STORAGE raddr, saddr;
+    char control[2048];
+    int rlen, slen, ret;
+    SOCKET r, sender;
+    void *noaccess;
+
+    winetest_push_context(family == AF_INET ? "IPv4" : "IPv6");
+    noaccess = noaccess_page();
+    r = udp_socket(family, &raddr, &rlen);
+    set_option(r, family, IP_WFP_REDIRECT_RECORDS, 1);
+    ret = setsockopt(r, family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, family == AF_INET ? IP_PKTINFO : IPV6_PKTINFO,
+                     (char *)&value, sizeof(value));
+    ok(!ret, "setsockopt failed, error %u\n", WSAGetLastError());
+    sender = udp_socket(family, &saddr, &slen);
+    ret = sendto(sender, "datagram", 8, 0, (struct sockaddr *)&raddr, rlen);
+    ok(ret == 8, "sendto failed, error %u\n", WSAGetLastError());
+    ok(datagram_waiting(r), "nothing arrived\n");
+
+    error = recv_with_control(r, RECV_SYNC, noaccess, 64, &control_len, &flags, &size);
+    ok(error == WSAEFAULT, "no access: got error %lu\n", error);
+    ok(datagram_waiting(r), "the datagram is gone\n");
+    error = recv_with_control(r, RECV_SYNC, control, sizeof(control), &control_len, &flags, &size);
+    ok(!error && size == 8, "got error %lu, size %lu\n", error, size);
+
+    closesocket(sender);
+    closesocket(r);
+    VirtualFree(noaccess, 0, MEM_RELEASE);
+    winetest_pop_context();
+}
+
 /* Without a redirector, the records that WSASendMsg gives a flow reach a
  * UDP socket of this wineserver that asked for them, with the first
  * datagram of the flow, as the records of a TCP connection do. */
@@ -1959,6 +1996,8 @@ START_TEST(wfp)
     test_udp_carried(AF_INET6);
     test_udp_redirected(AF_INET);
     test_udp_redirected(AF_INET6);
+    test_udp_bad_control(AF_INET);
+    test_udp_bad_control(AF_INET6);
 
     WSACleanup();
 }
