@@ -1620,6 +1620,20 @@ static void test_udp_send_errors(void)
     closesocket(r);
 }
 
+/* wine-wfp makes the control data of a received datagram in ntdll.so,
+ * and the 32-bit one it runs 32-bit programs with is still stock Wine's:
+ * it gives no WFP messages, and loses a datagram whose control buffer it
+ * cannot write (see the README). */
+static BOOL udp_control_unsupported(void)
+{
+    if (sizeof(void *) == 4 && !strcmp(winetest_platform, "wine"))
+    {
+        skip("32-bit processes get no UDP control data from wine-wfp yet\n");
+        return TRUE;
+    }
+    return FALSE;
+}
+
 /* A control buffer that WSARecvMsg cannot write fails the call with
  * WSAEFAULT before anything is taken: the datagram is there for the next
  * call.  (Wine wrote control data unchecked after the receive, which lost
@@ -1633,6 +1647,7 @@ static void test_udp_bad_control(int family)
     SOCKET r, sender;
     void *noaccess;
 
+    if (udp_control_unsupported()) return;
     winetest_push_context(family == AF_INET ? "IPv4" : "IPv6");
     noaccess = noaccess_page();
     r = udp_socket(family, &raddr, &rlen);
@@ -1676,6 +1691,7 @@ static void test_udp_carried(int family)
         skip("records without a redirector are Wine's\n");
         return;
     }
+    if (udp_control_unsupported()) return;
     winetest_push_context("family %d", family);
     r = udp_socket(family, &raddr, &rlen);
     set_option(r, family, IP_WFP_REDIRECT_RECORDS, 1);
@@ -1811,6 +1827,7 @@ static void test_udp_redirected(int family)
         skip("no redirector: WFP_TEST_REDIRECT is not set ('make check' sets it up as root)\n");
         return;
     }
+    if (udp_control_unsupported()) return;
     winetest_push_context(family == AF_INET ? "IPv4" : "IPv6");
     orig = family == AF_INET ? (struct sockaddr *)&redirect.orig4 : (struct sockaddr *)&redirect.orig6;
     olen = family == AF_INET ? sizeof(redirect.orig4) : sizeof(redirect.orig6);
