@@ -340,6 +340,8 @@ int wfp_rule_parse( const char *name, const char *text, struct wfp_rule *rule, c
     }
     if (count < 4 || strcmp( words[2], "->" ))
         return bad( error, error_size, "expected 'tcp DESTINATION -> ADDRESS:PORT [options]'" );
+    if (!strcmp( words[0], "udp" ))
+        return bad( error, error_size, "udp rules are not supported yet: redirect UDP with nftables or iptables" );
     if (strcmp( words[0], "tcp" ))
         return bad( error, error_size, "unknown protocol '%s' (only tcp is redirected)", words[0] );
     rule->protocol = 6;

@@ -118,7 +118,8 @@ static void test_rule_errors( void **state )
 {
     static const struct { const char *text, *message; } tests[] =
     {
-        { "udp 127.0.0.1:53 -> 127.0.0.1:5353", "unknown protocol" },
+        { "udp 127.0.0.1:53 -> 127.0.0.1:5353", "udp rules are not supported yet" },
+        { "sctp 127.0.0.1:53 -> 127.0.0.1:5353", "unknown protocol" },
         { "tcp 127.0.0.1:80 127.0.0.1:15001", "expected 'tcp" },
         { "tcp 127.0.0.1:80 ->", "expected 'tcp" },
         { "tcp 127.0.0.1:0 -> 127.0.0.1:15001", "bad destination" },
