@@ -87,7 +87,8 @@ static int is_tcp( const struct wfp_sock_info *sock )
     return sock->type == WS_SOCK_STREAM && (sock->family == WS_AF_INET || sock->family == WS_AF_INET6);
 }
 
-/* sock.c leaves a connected UDP socket SOCK_CONNECTIONLESS: ask the kernel */
+/* A redirector answers the queries on a connected UDP socket for its flow.
+ * sock.c leaves such a socket SOCK_CONNECTIONLESS: ask the kernel. */
 int wfp_sock_is_connected_udp( const struct wfp_sock_info *sock )
 {
     union wfp_unix_addr peer;
@@ -197,9 +198,6 @@ void wfp_reply_data( struct async *async, const void *data, data_size_t size )
 
 int wfp_sock_can_query( const struct wfp_sock_info *sock )
 {
-    /* Microsoft's page names "the connected socket for a TCP socket or a
-     * UDP socket": a connected UDP socket answers for its flow */
-    if (wfp_sock_is_connected_udp( sock )) return 1;
     /* ws2_32 tells programs WSAENOPROTOOPT */
     if (!is_tcp( sock ))
     {
@@ -325,12 +323,8 @@ static void set_redirect_records( struct wfp_socket **slot, const struct wfp_soc
 static const void *query_data( struct wfp_socket *wfp, const struct wfp_sock_info *sock, unsigned int code,
                                data_size_t *size )
 {
-    const void *records = wfp ? wfp->records : NULL;
-    data_size_t records_size = wfp ? wfp->records_size : 0;
-
     if (!wfp_sock_can_query( sock )) return NULL;
-    if (wfp_sock_is_connected_udp( sock )) records = wfp_udp_connected_records( sock, &records_size );
-    if (!records)
+    if (!wfp || !wfp->records)
     {
         set_error( STATUS_INVALID_PARAMETER );
         return NULL;
@@ -340,8 +334,8 @@ static const void *query_data( struct wfp_socket *wfp, const struct wfp_sock_inf
         set_error( STATUS_FWP_NOT_FOUND );
         return NULL;
     }
-    *size = records_size;
-    return records;
+    *size = wfp->records_size;
+    return wfp->records;
 }
 
 static void query_redirect( struct wfp_socket *wfp, const struct wfp_sock_info *sock, unsigned int code,

@@ -76,7 +76,6 @@ extern int wfp_udp_flow_params( const struct wfp_sock_info *sock, union wfp_unix
                                 union wfp_unix_addr *local );
 extern const void *wfp_udp_flow_records( const union wfp_unix_addr *destination, const union wfp_unix_addr *sender,
                                          data_size_t *size );
-extern const void *wfp_udp_connected_records( const struct wfp_sock_info *sock, data_size_t *size );
 extern void wfp_udp_reply_flow( const void *records, data_size_t records_size, const void *context,
                                 data_size_t context_size );
 

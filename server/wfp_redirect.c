@@ -690,7 +690,9 @@ static struct wfp_conn *connection_state( struct wfp_conn **slot, const struct w
 {
     struct wfp_conn *wfp;
 
-    if (!wfp_sock_can_query( sock )) return NULL;
+    /* Microsoft's page names "the connected socket for a TCP socket or a
+     * UDP socket": a connected UDP socket answers for its flow */
+    if (!wfp_sock_is_connected_udp( sock ) && !wfp_sock_can_query( sock )) return NULL;
     if (!(*key = get_key()))
     {
         set_error( STATUS_ACCESS_DENIED );

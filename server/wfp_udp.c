@@ -278,21 +278,6 @@ const void *wfp_udp_flow_records( const union wfp_unix_addr *destination, const 
     return NULL;
 }
 
-/* The records that a connected UDP socket's flow carried: those of the
- * flow from its peer to it. */
-const void *wfp_udp_connected_records( const struct wfp_sock_info *sock, data_size_t *size )
-{
-    union wfp_unix_addr local, peer;
-    socklen_t len = sizeof(local);
-
-    if (getsockname( sock->unix_fd, &local.addr, &len ) || !wfp_addr_from_unix( &local, &local.addr, len ))
-        return NULL;
-    len = sizeof(peer);
-    if (getpeername( sock->unix_fd, &peer.addr, &len ) || !wfp_addr_from_unix( &peer, &peer.addr, len ))
-        return NULL;
-    return wfp_udp_flow_records( &local, &peer, size );
-}
-
 /* The output of IOCTL_AFD_WINE_GET_WFP_FLOW: an internal request of
  * ntdll's, answered at once. */
 void wfp_udp_reply_flow( const void *records, data_size_t records_size, const void *context,

@@ -1678,13 +1678,13 @@ static void test_udp_bad_control(int family)
 static void test_udp_carried(int family)
 {
     static const char blob[] = "the records of a UDP flow, opaque to the wineserver";
-    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, rlen, slen, r2len, ret;
-    SOCKADDR_STORAGE raddr, saddr, r2addr;
+    int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, rlen, slen, ret;
+    SOCKADDR_STORAGE raddr, saddr;
     DWORD control_len, flags, size, error, data_size;
     enum recv_mode mode;
     char control[2048];
     const BYTE *data;
-    SOCKET r, r2, sender;
+    SOCKET r, sender;
 
     if (redirect.enabled || strcmp(winetest_platform, "wine"))
     {
@@ -1742,26 +1742,6 @@ static void test_udp_carried(int family)
     data = find_message(control, control_len, level, IP_WFP_REDIRECT_RECORDS, &data_size);
     ok(!error && data && data_size == 9 && !memcmp(data, blob, 9), "connected: got error %lu, %p\n", error, data);
     closesocket(sender);
-
-    /* a socket connected to the sender answers the queries for the flow:
-     * the records, and no context without a redirector */
-    r2 = udp_socket(family, &r2addr, &r2len);
-    sender = udp_socket(family, &saddr, &slen);
-    ret = connect(r2, (struct sockaddr *)&saddr, slen);
-    ok(!ret, "connect failed, error %u\n", WSAGetLastError());
-    ret = query(r2, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, control, sizeof(control), &size);
-    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEINVAL, "no flow yet: got %d, error %u\n", ret,
-       WSAGetLastError());
-    ret = send_with_records(sender, &r2addr, r2len, level, blob, sizeof(blob));
-    ok(!ret, "send failed, error %u\n", WSAGetLastError());
-    ret = query(r2, SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS, control, sizeof(control), &size);
-    ok(!ret && size == sizeof(blob) && !memcmp(control, blob, size), "connected: got %d, error %u, size %lu\n",
-       ret, WSAGetLastError(), size);
-    ret = query(r2, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, control, sizeof(control), &size);
-    ok(ret == SOCKET_ERROR && WSAGetLastError() == FWP_E_NOT_FOUND, "context: got %d, error %#x\n", ret,
-       WSAGetLastError());
-    closesocket(sender);
-    closesocket(r2);
 
     /* only the context asked for: the flow has none */
     set_option(r, family, IP_WFP_REDIRECT_RECORDS, 0);
