@@ -188,6 +188,7 @@ int wfp_conntrack_parse( const void *buffer, size_t len, uint32_t seq,
 }
 
 static int ct_socket = -1;
+static int ct_denied;   /* the capabilities of a process do not come back */
 
 int wfp_conntrack_udp_original( const struct wfp_endpoint *local, const struct wfp_endpoint *peer,
                                 struct wfp_endpoint *orig_src, struct wfp_endpoint *orig_dst )
@@ -208,6 +209,7 @@ int wfp_conntrack_udp_original( const struct wfp_endpoint *local, const struct w
     ssize_t len;
     int ret = -EAGAIN;
 
+    if (ct_denied) return -EPERM;
     if (!(size = wfp_conntrack_request( local, peer, ++seq, &request, sizeof(request) ))) return -EINVAL;
     if (ct_socket == -1 &&
         (ct_socket = socket( AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER )) == -1)
@@ -231,7 +233,8 @@ int wfp_conntrack_udp_original( const struct wfp_endpoint *local, const struct w
         }
         ret = wfp_conntrack_parse( &reply, len, seq, orig_src, orig_dst );
     }
-    if (ret < 0 && ret != -EPERM)
+    if (ret == -EPERM) ct_denied = 1;
+    if (ret < 0)
     {
         close( ct_socket );
         ct_socket = -1;

@@ -646,37 +646,80 @@ static void check_netfilter_redirect( struct wfp_conn *wfp, const struct wfp_soc
                  sock->unix_fd, orig.port );
 }
 
-static int udp_original( const struct wfp_endpoint *local, const struct wfp_endpoint *peer,
-                         struct wfp_endpoint *orig_src, struct wfp_endpoint *orig_dst );
-static int udp_carried( const struct wfp_endpoint *orig_dst, const struct wfp_endpoint *orig_src,
-                        struct wfp_records *records );
+/*
+ * UDP flows.  The core keeps the records that WSASendMsg gave a flow
+ * (server/wfp_udp.c); here they are checked as SET checks them, and a
+ * flow that netfilter redirected gets a hop, which conntrack tells of:
+ * Linux has no SO_ORIGINAL_DST for UDP.  Replies need nothing: conntrack
+ * gives them the original destination as their source.
+ */
 
-/* The records of a connected UDP socket's flow, settled once per peer:
- * the hops it carried, plus one if netfilter redirected it here. */
+/* a flow that netfilter redirected to local, from peer: its original
+ * endpoints, from conntrack */
+static int udp_original( const struct wfp_endpoint *local, const struct wfp_endpoint *peer,
+                         struct wfp_endpoint *orig_src, struct wfp_endpoint *orig_dst )
+{
+    static int reported;
+    int ret = wfp_conntrack_udp_original( local, peer, orig_src, orig_dst );
+
+    if (ret < 0 && !reported++)
+        fprintf( stderr, "wineserver: conntrack cannot give the original destination of UDP flows (%s%s); UDP "
+                 "flows that netfilter redirected carry no WFP redirect records or context\n", strerror( -ret ),
+                 ret == -EPERM ? ": ctnetlink needs CAP_NET_ADMIN" : "" );
+    return ret > 0 && !wfp_endpoint_equal( orig_dst, local );
+}
+
+static int endpoint_to_addr( const struct wfp_endpoint *endpoint, union wfp_unix_addr *addr )
+{
+    union wfp_unix_addr unix_addr;
+    socklen_t len;
+
+    return endpoint_to_unix( endpoint, endpoint->family == 4 ? AF_INET : AF_INET6, &unix_addr.addr, &len,
+                             sizeof(unix_addr) ) &&
+           wfp_addr_from_unix( addr, &unix_addr.addr, len );
+}
+
+/* The records of a Wine process's flow from orig_src to orig_dst, which
+ * WSASendMsg gave it and set_flow_records checked; NULL without. */
+static const void *udp_carried( const struct wfp_endpoint *orig_dst, const struct wfp_endpoint *orig_src,
+                                struct wfp_records *records, data_size_t *size )
+{
+    union wfp_unix_addr destination, sender;
+    const void *carried;
+
+    if (!endpoint_to_addr( orig_dst, &destination ) || !endpoint_to_addr( orig_src, &sender ) ||
+        !(carried = wfp_udp_flow_records( &destination, &sender, size )) ||
+        wfp_records_read( carried, *size, records ) != WFP_RECORDS_OK)
+        return NULL;
+    /* a proxy may have sent its whole query buffer */
+    *size = WFP_RECORDS_SIZE( records->hop_count );
+    return carried;
+}
+
+/* The records of a connected UDP socket's flow, once per peer: the hops
+ * it carried, plus one if netfilter redirected it here.  A flow without
+ * records is asked about again: its first datagram may be yet to come. */
 static void settle_udp_flow( struct wfp_conn *wfp, const struct wfp_sock_info *sock, const uint8_t *key,
                              const struct process *target )
 {
     struct wfp_endpoint local, peer, orig_src, orig_dst;
     struct wfp_records records;
     struct wfp_hop hop;
-    uint8_t blob[WFP_RECORDS_MAX_SIZE];
-    size_t size;
+    const void *carried;
+    data_size_t size;
 
     if (!get_endpoints( sock->unix_fd, &local, &peer )) return;
-    if (wfp->redirect_checked && wfp_endpoint_equal( &wfp->connect_original, &peer )) return;
+    if (wfp->records && wfp_endpoint_equal( &wfp->connect_original, &peer )) return;
     wfp_conn_reset( wfp );
-    wfp->redirect_checked = 1;
     wfp->connect_original = peer;
 
     if (!udp_original( &local, &peer, &orig_src, &orig_dst ))
     {
         /* not redirected on the way: it keeps the hops it carried */
-        if (udp_carried( &local, &peer, &records ) &&
-            (size = wfp_records_encode( &records, key, blob, sizeof(blob) )))
-            wfp_conn_keep_records( wfp, blob, size );
+        if ((carried = udp_carried( &local, &peer, &records, &size ))) wfp_conn_keep_records( wfp, carried, size );
         return;
     }
-    if (!udp_carried( &orig_dst, &orig_src, &records )) records.hop_count = 0;
+    if (!udp_carried( &orig_dst, &orig_src, &records, &size )) records.hop_count = 0;
     init_hop( &hop, WFP_SERVICE_NETFILTER, IPPROTO_UDP, local.port, &orig_dst, &orig_src, target );
     if (wfp_conn_add_hop( wfp, &records, &hop, key ) == WFP_STORE_TOO_MANY_HOPS)
         fprintf( stderr, "wineserver: a UDP flow was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
@@ -1048,53 +1091,6 @@ static void get_stats( struct async *async )
     wfp_reply_data( async, &stats, sizeof(stats) );
 }
 
-/*
- * UDP flows.  The core keeps the records that WSASendMsg gave a flow
- * (server/wfp_udp.c); here they are checked as SET checks them, and a
- * flow that netfilter redirected gets a hop, which conntrack tells of:
- * Linux has no SO_ORIGINAL_DST for UDP.  Replies need nothing: conntrack
- * gives them the original destination as their source.
- */
-
-/* a flow that netfilter redirected to local, from peer: its original
- * endpoints, from conntrack */
-static int udp_original( const struct wfp_endpoint *local, const struct wfp_endpoint *peer,
-                         struct wfp_endpoint *orig_src, struct wfp_endpoint *orig_dst )
-{
-    static int reported;
-    int ret = wfp_conntrack_udp_original( local, peer, orig_src, orig_dst );
-
-    if (ret < 0 && !reported++)
-        fprintf( stderr, "wineserver: conntrack cannot give the original destination of UDP flows (%s%s); UDP "
-                 "flows that netfilter redirected carry no WFP redirect records or context\n", strerror( -ret ),
-                 ret == -EPERM ? ": ctnetlink needs CAP_NET_ADMIN" : "" );
-    return ret > 0 && !wfp_endpoint_equal( orig_dst, local );
-}
-
-static int endpoint_to_addr( const struct wfp_endpoint *endpoint, union wfp_unix_addr *addr )
-{
-    union wfp_unix_addr unix_addr;
-    socklen_t len;
-
-    return endpoint_to_unix( endpoint, endpoint->family == 4 ? AF_INET : AF_INET6, &unix_addr.addr, &len,
-                             sizeof(unix_addr) ) &&
-           wfp_addr_from_unix( addr, &unix_addr.addr, len );
-}
-
-/* The hops that a Wine process's flow from orig_src to orig_dst carried:
- * WSASendMsg gave it records, and set_flow_records checked them. */
-static int udp_carried( const struct wfp_endpoint *orig_dst, const struct wfp_endpoint *orig_src,
-                        struct wfp_records *records )
-{
-    union wfp_unix_addr destination, sender;
-    const void *carried;
-    data_size_t size;
-
-    return endpoint_to_addr( orig_dst, &destination ) && endpoint_to_addr( orig_src, &sender ) &&
-           (carried = wfp_udp_flow_records( &destination, &sender, &size )) &&
-           wfp_records_read( carried, size, records ) == WFP_RECORDS_OK;
-}
-
 /* ntdll saw the first datagram of a flow on a socket that asked for the
  * options.  Returns 0 for a flow that was not redirected here: the core
  * gives the records it carried, if any. */
@@ -1104,7 +1100,7 @@ static int get_flow( const struct wfp_sock_info *sock, struct process *process )
     struct wfp_endpoint local, peer, orig_src, orig_dst;
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE], blob[WFP_RECORDS_MAX_SIZE];
     struct wfp_records records;
-    data_size_t context_size;
+    data_size_t context_size, carried_size;
     const uint8_t *key;
     size_t size;
 
@@ -1116,7 +1112,7 @@ static int get_flow( const struct wfp_sock_info *sock, struct process *process )
         return 0;
 
     /* a Wine process's flow keeps the hops it carried */
-    if (!udp_carried( &orig_dst, &orig_src, &records )) records.hop_count = 0;
+    if (!udp_carried( &orig_dst, &orig_src, &records, &carried_size )) records.hop_count = 0;
     if (records.hop_count >= WFP_RECORDS_MAX_HOPS)
     {
         fprintf( stderr, "wineserver: a UDP flow was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
