@@ -16,7 +16,8 @@ for suite in $expected; do
         continue
     fi
     p=$(sed -n 's/^passed //p' "$f"); x=$(sed -n 's/^failed //p' "$f"); s=$(sed -n 's/^skipped //p' "$f")
-    printf '  %-16s %6d passed, %d failed, %d skipped\n' "$suite" "$p" "$x" "$s"
+    t=$(sed -n 's/^seconds //p' "$f")
+    printf '  %-16s %6d passed, %d failed, %d skipped%s\n' "$suite" "$p" "$x" "$s" "${t:+ ($t s)}"
     total_pass=$((total_pass + p)); total_fail=$((total_fail + x)); total_skip=$((total_skip + s))
     test "$x" = 0 || status=1
 done
