@@ -458,9 +458,7 @@ run_cases()
 # server there when they end (kill_servers), and may run at the same time.
 prefix=$WFP_BUILDDIR/build/corpus/prefix$SERIES
 rm -rf "$prefix"
-mkdir -p "$prefix"
-WINEPREFIX=$prefix "$WINE_WFP" wineboot -i >"$LOGS/wineboot.log" 2>&1
-WINEPREFIX=$prefix "$WINESERVER_WFP" -w
+cp -a "$(prefix_template wfp)" "$prefix"
 MODE=rules
 V4=127.0.0.3
 HOP=rule
