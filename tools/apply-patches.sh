@@ -3,10 +3,13 @@
 #
 # usage: apply-patches.sh PRISTINE_SOURCE WORK_TREE PATCH_DIR
 #
-# Every file that the previous or the current series touches is first
-# restored from the pristine source, so that editing, reordering or
-# dropping a patch always gives the same result as a fresh tree.  A patch
-# that does not apply exactly (reject, fuzz or offset) stops the build.
+# The series is applied to pristine copies of the files it touches, in a
+# scratch directory; then every file that the previous or the current
+# series touched is made what that gives (or the pristine file again), and
+# only where its content differs, so that editing, reordering or dropping
+# a patch always gives the same result as a fresh tree, and make rebuilds
+# only what changed.  A patch that does not apply exactly (reject, fuzz or
+# offset) stops the build.
 set -e
 
 pristine=$1
@@ -26,23 +29,37 @@ touched=$(for p in $patches; do
           done | sort -u)
 previous=$(cat "$list" 2>/dev/null || true)
 
-for f in $(printf '%s\n%s\n' "$touched" "$previous" | sort -u); do
-    if test -f "$pristine/$f"; then
-        cp "$pristine/$f" "$work/$f"
-    else
-        rm -f "$work/$f"
-    fi
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+for f in $touched; do
+    test -f "$pristine/$f" || continue
+    mkdir -p "$scratch/$(dirname "$f")"
+    cp "$pristine/$f" "$scratch/$f"
 done
 
 for p in $patches; do
     echo "Applying $p"
-    if ! out=$(patch -d "$work" -p1 -F0 -N --no-backup-if-mismatch -i "$(cd "$patchdir" && pwd)/$p" 2>&1); then
+    if ! out=$(patch -d "$scratch" -p1 -F0 -N --no-backup-if-mismatch -i "$(cd "$patchdir" && pwd)/$p" 2>&1); then
         echo "$out" >&2
         die "$p does not apply to Wine's source"
     fi
     if echo "$out" | grep -q -e "with fuzz" -e "offset"; then
         echo "$out" >&2
         die "$p applies only with fuzz or offset; refresh it"
+    fi
+done
+
+for f in $(printf '%s\n%s\n' "$touched" "$previous" | sort -u); do
+    if printf '%s\n' "$touched" | grep -q -x -F "$f"; then
+        result=$scratch/$f
+    else
+        result=$pristine/$f
+    fi
+    if ! test -f "$result"; then
+        rm -f "$work/$f"
+    elif ! cmp -s "$result" "$work/$f"; then
+        mkdir -p "$(dirname "$work/$f")"
+        cp "$result" "$work/$f"
     fi
 done
 
