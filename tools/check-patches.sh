@@ -22,7 +22,8 @@ mkdir -p "$5"
 work=$(cd "$5" && pwd)
 shift 5
 
-say() { echo "check-patches: $*"; }
+started=$(date +%s)
+say() { echo "check-patches: $* ($(( $(date +%s) - started ))s)"; }
 die() { say "FAILED: $*"; exit 1; }
 
 # the source package: kept by configure, or fetched once
