@@ -45,10 +45,13 @@ DWORD wfp_send_control( SOCKET s, const WSAMSG *msg )
     struct wfp_cmsg_records records;
     DWORD ret, size, ret_size;
     WSABUF control;
+    WSAMSG header;
     BYTE *copy;
-    INT namelen;
 
-    if (!wfp_copy( &control, &msg->Control, sizeof(control) )) return WSAEFAULT;
+    /* all of it, which WS2_sendto reads next: the WSASendMsg page gives
+     * WSAEFAULT for an lpMsg that is not wholly in valid memory */
+    if (!wfp_copy( &header, msg, sizeof(header) )) return WSAEFAULT;
+    control = header.Control;
     if (!control.len) return 0;
     /* Windows documents no error for bad control data; WSAEINVAL as for a
      * bad SET, and the datagram is not sent */
@@ -84,9 +87,8 @@ DWORD wfp_send_control( SOCKET s, const WSAMSG *msg )
     memcpy( params + 1, records.data, records.size );
     free( copy );
     /* no name: the connected peer; a short one fails the send itself */
-    if (!wfp_copy( &namelen, &msg->namelen, sizeof(namelen) ) ||
-        (msg->name && !wfp_copy( params->destination, msg->name,
-                                 min( max( namelen, 0 ), sizeof(params->destination) ) )))
+    if (header.name && !wfp_copy( params->destination, header.name,
+                                  min( max( header.namelen, 0 ), sizeof(params->destination) ) ))
     {
         free( params );
         return WSAEFAULT;

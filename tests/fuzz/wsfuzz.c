@@ -1124,11 +1124,11 @@ static void fuzz_sendmsg( unsigned int *rng, unsigned int index, struct msg_thre
     case 1:
         if ((BYTE *)msg.name >= t->msg_page && (BYTE *)msg.name < t->msg_page + 4096) break;
         {
-            /* the part cut off: from Control on, WSASendMsg cannot read it */
+            /* a WSAMSG cut off anywhere is not wholly in valid memory */
             unsigned int kept = 1 + next_random( rng ) % (sizeof(msg) - 1);
             pmsg = (WSAMSG *)(t->msg_page + 4096 - kept);
             memcpy( pmsg, &msg, kept );
-            msg_fault = kept < offsetof( WSAMSG, Control ) + sizeof(msg.Control);
+            msg_fault = TRUE;
         }
         break;
     }

@@ -1540,9 +1540,10 @@ static void test_udp_plain(int family)
     winetest_pop_context();
 }
 
-/* WSASendMsg's control data.  Windows documents no error for malformed
- * control data; wine-wfp fails the call with WSAEINVAL, or WSAEFAULT for a
- * buffer it cannot read, and sends nothing. */
+/* WSASendMsg's bad arguments.  Windows documents WSAEFAULT for an lpMsg
+ * that cannot be read, and no error for malformed control data; wine-wfp
+ * fails the call with WSAEINVAL, or WSAEFAULT for a buffer it cannot read,
+ * and sends nothing. */
 static void test_udp_send_errors(void)
 {
     SOCKADDR_STORAGE raddr, saddr;
@@ -1550,17 +1551,43 @@ static void test_udp_send_errors(void)
     WSACMSGHDR *cmsg = (WSACMSGHDR *)control;
     WSABUF buf = { 8, (char *)"datagram" };
     SOCKET r, sender;
-    WSAMSG msg;
-    DWORD sent;
+    WSAMSG msg, *bad_msg;
+    DWORD sent, old_protect;
     int rlen, slen, ret;
+    char *pages;
+
+    r = udp_socket(AF_INET, &raddr, &rlen);
+    sender = udp_socket(AF_INET, &saddr, &slen);
+
+    /* an lpMsg not wholly in valid memory: WSAEFAULT, as the WSASendMsg
+     * page documents; here its first field is on a page without access */
+    pages = VirtualAlloc(NULL, 8192, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    VirtualProtect(pages, 4096, PAGE_NOACCESS, &old_protect);
+    bad_msg = (WSAMSG *)(pages + 4096 - sizeof(bad_msg->name));
+    bad_msg->namelen = rlen;
+    bad_msg->lpBuffers = &buf;
+    bad_msg->dwBufferCount = 1;
+    bad_msg->Control.len = 0;
+    bad_msg->Control.buf = NULL;
+    bad_msg->dwFlags = 0;
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, bad_msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "WSAMSG partly unreadable: got %d, error %u\n",
+       ret, WSAGetLastError());
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, (WSAMSG *)pages, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "WSAMSG unreadable: got %d, error %u\n",
+       ret, WSAGetLastError());
+    ok(!datagram_waiting(r), "a datagram was sent\n");
+    VirtualFree(pages, 0, MEM_RELEASE);
 
     if (strcmp(winetest_platform, "wine"))
     {
         skip("Windows' answers to malformed control data are not known\n");
+        closesocket(sender);
+        closesocket(r);
         return;
     }
-    r = udp_socket(AF_INET, &raddr, &rlen);
-    sender = udp_socket(AF_INET, &saddr, &slen);
     memset(&msg, 0, sizeof(msg));
     msg.name = (struct sockaddr *)&raddr;
     msg.namelen = rlen;
