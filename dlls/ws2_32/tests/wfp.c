@@ -1647,6 +1647,75 @@ static void test_udp_send_errors(void)
     closesocket(r);
 }
 
+/* A destination that cannot be read: WSAEFAULT, as the sendto and
+ * WSASendMsg pages document, with nothing sent; and the socket still sends
+ * (stock Wine faulted after queueing the send, and every later send of the
+ * socket waited behind it).  A TCP socket ignores it. */
+static void test_send_bad_name(void)
+{
+    SOCKADDR_STORAGE raddr, saddr;
+    WSABUF buf = { 8, (char *)"datagram" };
+    WSAOVERLAPPED overlapped;
+    SOCKET r, sender;
+    char received[16];
+    WSAMSG msg;
+    DWORD sent;
+    int rlen, slen, ret;
+    void *noaccess;
+
+    if (sizeof(void *) == 4 && !strcmp(winetest_platform, "wine"))
+    {
+        skip("32-bit processes run stock Wine's ntdll.so, whose sends stay stuck after a bad name\n");
+        return;
+    }
+    noaccess = noaccess_page();
+    r = udp_socket(AF_INET, &raddr, &rlen);
+    sender = udp_socket(AF_INET, &saddr, &slen);
+
+    WSASetLastError(0xdeadbeef);
+    ret = sendto(sender, "datagram", 8, 0, noaccess, rlen);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "sendto: got %d, error %u\n", ret, WSAGetLastError());
+
+    memset(&overlapped, 0, sizeof(overlapped));
+    overlapped.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+    WSASetLastError(0xdeadbeef);
+    ret = WSASendTo(sender, &buf, 1, &sent, 0, noaccess, rlen, &overlapped, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "overlapped WSASendTo: got %d, error %u\n", ret,
+       WSAGetLastError());
+    CloseHandle(overlapped.hEvent);
+
+    memset(&msg, 0, sizeof(msg));
+    msg.name = noaccess;
+    msg.namelen = rlen;
+    msg.lpBuffers = &buf;
+    msg.dwBufferCount = 1;
+    WSASetLastError(0xdeadbeef);
+    ret = pWSASendMsg(sender, &msg, 0, &sent, NULL, NULL);
+    ok(ret == SOCKET_ERROR && WSAGetLastError() == WSAEFAULT, "WSASendMsg: got %d, error %u\n", ret,
+       WSAGetLastError());
+    ok(!datagram_waiting(r), "a datagram was sent\n");
+
+    ret = sendto(sender, "datagram", 8, 0, (struct sockaddr *)&raddr, rlen);
+    ok(ret == 8, "the next send: got %d, error %u\n", ret, WSAGetLastError());
+    ok(datagram_waiting(r), "the next send did not arrive\n");
+    ret = recv(r, received, sizeof(received), 0);
+    ok(ret == 8, "got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(sender);
+    closesocket(r);
+
+    /* a connection-oriented socket ignores the destination (the sendto
+     * page; Wine's test_sendto gives one that is not an address) */
+    plain_pair(AF_INET, &sender, &r);
+    ret = sendto(sender, "datagram", 8, 0, noaccess, rlen);
+    ok(ret == 8, "TCP: got %d, error %u\n", ret, WSAGetLastError());
+    ret = recv(r, received, sizeof(received), 0);
+    ok(ret == 8, "TCP: got %d, error %u\n", ret, WSAGetLastError());
+    closesocket(sender);
+    closesocket(r);
+
+    VirtualFree(noaccess, 0, MEM_RELEASE);
+}
+
 /* wine-wfp makes the control data of a received datagram in ntdll.so,
  * and the 32-bit one it runs 32-bit programs with is still stock Wine's:
  * it gives no WFP messages, and loses a datagram whose control buffer it
@@ -2016,6 +2085,7 @@ START_TEST(wfp)
     test_udp_plain(AF_INET);
     test_udp_plain(AF_INET6);
     test_udp_send_errors();
+    test_send_bad_name();
     test_udp_carried(AF_INET);
     test_udp_carried(AF_INET6);
     test_udp_redirected(AF_INET);
