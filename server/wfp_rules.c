@@ -339,12 +339,10 @@ int wfp_rule_parse( const char *name, const char *text, struct wfp_rule *rule, c
         words[count++] = w;
     }
     if (count < 4 || strcmp( words[2], "->" ))
-        return bad( error, error_size, "expected 'tcp DESTINATION -> ADDRESS:PORT [options]'" );
-    if (!strcmp( words[0], "udp" ))
-        return bad( error, error_size, "udp rules are not supported yet: redirect UDP with nftables or iptables" );
-    if (strcmp( words[0], "tcp" ))
-        return bad( error, error_size, "unknown protocol '%s' (only tcp is redirected)", words[0] );
-    rule->protocol = 6;
+        return bad( error, error_size, "expected 'tcp|udp DESTINATION -> ADDRESS:PORT [options]'" );
+    if (!strcmp( words[0], "tcp" )) rule->protocol = 6;
+    else if (!strcmp( words[0], "udp" )) rule->protocol = 17;
+    else return bad( error, error_size, "unknown protocol '%s' (tcp or udp)", words[0] );
     if (!parse_destination( words[1], rule ))
         return bad( error, error_size, "bad destination '%s' (ADDRESS[/PREFIX][:PORT[-PORT]] or *[:PORT])", words[1] );
     if (!wfp_endpoint_parse( words[3], &rule->redirect_to ))
@@ -390,7 +388,8 @@ int wfp_rule_format( const struct wfp_rule *rule, char *text, size_t size )
     else if (rule->target_image[0]) snprintf( options, sizeof(options), " target=%s", rule->target_image );
     if (rule->context == WFP_CONTEXT_NONE) strncat( options, " context=none", sizeof(options) - strlen( options ) - 1 );
 
-    return snprintf( text, size, "tcp %s -> %s service=%u%s", dest, target, rule->service_id, options ) < (int)size;
+    return snprintf( text, size, "%s %s -> %s service=%u%s", rule->protocol == 17 ? "udp" : "tcp", dest, target,
+                     rule->service_id, options ) < (int)size;
 }
 
 int wfp_rule_matches( const struct wfp_rule *rule, uint8_t protocol, const struct wfp_endpoint *dst )

@@ -74,7 +74,7 @@ enum wfp_context_layout
 struct wfp_rule
 {
     char     name[WFP_RULE_MAX_NAME];
-    uint8_t  protocol;           /* IPPROTO_TCP */
+    uint8_t  protocol;           /* IPPROTO_TCP or IPPROTO_UDP */
     uint8_t  family;             /* 4 or 6; 0 for any destination */
     uint8_t  prefix_len;
     uint8_t  addr[16];

@@ -39,7 +39,7 @@ static const char services_key[] = "Software\\Wine\\WFP\\Services";
 static int usage( void )
 {
     fprintf( stderr,
-        "usage: wfprules add NAME tcp DESTINATION -> ADDRESS:PORT [service=N] [target=IMAGE|target=pid:N] [context=default|none]\n"
+        "usage: wfprules add NAME tcp|udp DESTINATION -> ADDRESS:PORT [service=N] [target=IMAGE|target=pid:N] [context=default|none]\n"
         "       wfprules remove NAME\n"
         "       wfprules list\n"
         "       wfprules check RULE...\n"

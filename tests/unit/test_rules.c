@@ -112,13 +112,17 @@ static void test_rule_parse( void **state )
     assert_true( wfp_rule_parse( "any", "tcp *:443 -> 127.0.0.1:15001", &rule, error, sizeof(error) ) );
     assert_int_equal( rule.family, 0 );
     assert_true( wfp_rule_parse( "tabs", "tcp\t*\t->\t127.0.0.1:1", &rule, error, sizeof(error) ) );
+
+    assert_true( wfp_rule_parse( "dns", "udp 10.0.0.0/8:53 -> 127.0.0.1:15053", &rule, error, sizeof(error) ) );
+    assert_int_equal( rule.protocol, 17 );
+    assert_true( wfp_rule_format( &rule, text, sizeof(text) ) );
+    assert_string_equal( text, "udp 10.0.0.0/8:53 -> 127.0.0.1:15053 service=15053" );
 }
 
 static void test_rule_errors( void **state )
 {
     static const struct { const char *text, *message; } tests[] =
     {
-        { "udp 127.0.0.1:53 -> 127.0.0.1:5353", "udp rules are not supported yet" },
         { "sctp 127.0.0.1:53 -> 127.0.0.1:5353", "unknown protocol" },
         { "tcp 127.0.0.1:80 127.0.0.1:15001", "expected 'tcp" },
         { "tcp 127.0.0.1:80 ->", "expected 'tcp" },
@@ -170,6 +174,9 @@ static void test_rule_matches( void **state )
     e = ep( "10.1.0.1:82" );     assert_false( wfp_rule_matches( &rule, 6, &e ) );
     e = ep( "10.1.0.1:80" );     assert_false( wfp_rule_matches( &rule, 17, &e ) );
     e = ep( "[::ffff:10.1.0.1]:80" ); assert_false( wfp_rule_matches( &rule, 6, &e ) );
+    assert_true( wfp_rule_parse( "r", "udp 10.1.0.0/17:53 -> 127.0.0.1:1", &rule, error, sizeof(error) ) );
+    e = ep( "10.1.0.1:53" );     assert_true( wfp_rule_matches( &rule, 17, &e ) );
+    e = ep( "10.1.0.1:53" );     assert_false( wfp_rule_matches( &rule, 6, &e ) );
 
     assert_true( wfp_rule_parse( "r", "tcp [fe80::/10] -> [::1]:1", &rule, error, sizeof(error) ) );
     e = ep( "[febf::1]:9" );     assert_true( wfp_rule_matches( &rule, 6, &e ) );
