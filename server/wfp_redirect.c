@@ -1091,6 +1091,189 @@ static void get_stats( struct async *async )
     wfp_reply_data( async, &stats, sizeof(stats) );
 }
 
+/*
+ * UDP rules.  Datagrams do not pass through the wineserver: ntdll asks
+ * once per flow where it goes (IOCTL_AFD_WINE_WFP_UDP_REDIRECT), sends the
+ * flow's datagrams there and gives the proxy's replies the original
+ * destination as their source, as conntrack does for netfilter.  The
+ * note that the flow leaves on its socket tells the proxy's first
+ * datagram where it was going.
+ */
+
+/* Windows keeps a UDP flow for about a minute after its last datagram;
+ * ntdll asks again well within it while the flow lasts */
+#define UDP_FLOW_IDLE_MS  60000
+
+static int have_udp_rules(void)
+{
+    unsigned int i;
+
+    for (i = 0; i < rules_cache.count; i++) if (rules[i].protocol == IPPROTO_UDP) return 1;
+    return 0;
+}
+
+/* a SOCKADDR_IN or SOCKADDR_IN6 that ntdll passed on */
+static int endpoint_from_win( const BYTE *win, size_t size, struct wfp_endpoint *endpoint )
+{
+    union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } addr;
+
+    memset( &addr, 0, sizeof(addr) );
+    if (size >= WFP_SOCKADDR_IN_SIZE && win[0] == WS_AF_INET && !win[1])
+    {
+        addr.in.sin_family = AF_INET;
+        memcpy( &addr.in.sin_port, win + 2, 2 );
+        memcpy( &addr.in.sin_addr, win + 4, 4 );
+        return wfp_endpoint_from_sockaddr( &addr.addr, sizeof(addr.in), endpoint );
+    }
+    if (size >= WFP_SOCKADDR_IN6_SIZE && win[0] == WS_AF_INET6 && !win[1])
+    {
+        addr.in6.sin6_family = AF_INET6;
+        memcpy( &addr.in6.sin6_port, win + 2, 2 );
+        memcpy( &addr.in6.sin6_addr, win + 8, 16 );
+        memcpy( &addr.in6.sin6_scope_id, win + 24, 4 );
+        return wfp_endpoint_from_sockaddr( &addr.addr, sizeof(addr.in6), endpoint );
+    }
+    return 0;
+}
+
+/* the note's sending endpoint: a socket connected before it was bound
+ * has one only after the connect */
+static int note_source( struct wfp_udp_note *note )
+{
+    if (!note->source.port && !get_local_endpoint( note->unix_fd, &note->source )) return 0;
+    return note->source.port != 0;
+}
+
+/* the note of the flow from peer to the proxy at local, if a rule sent it */
+static struct wfp_udp_note *find_udp_note( const struct wfp_endpoint *peer, const struct wfp_endpoint *local )
+{
+    static const uint8_t any[16];
+    struct wfp_udp_note *note;
+
+    for (note = wfp_udp_notes; note; note = note->all_next)
+    {
+        if (!wfp_endpoint_equal( &note->proxy, local ) || !note_source( note ) || note->source.port != peer->port)
+            continue;
+        /* a socket bound to the wildcard address sends from any */
+        if (!memcmp( note->source.addr, any, sizeof(any) ) ||
+            (note->source.family == peer->family && !memcmp( note->source.addr, peer->addr, sizeof(any) )))
+            return note;
+    }
+    return NULL;
+}
+
+static void reply_udp_redirect( struct async *async, unsigned int flags, const struct wfp_endpoint *proxy,
+                                const struct wfp_sock_info *sock )
+{
+    struct afd_wfp_udp_redirect_output output;
+
+    memset( &output, 0, sizeof(output) );
+    output.flags = flags;
+    if (proxy && !wfp_endpoint_to_win_sockaddr( proxy, sock->family == WS_AF_INET6, output.proxy,
+                                                sizeof(output.proxy) ))
+    {
+        /* the rule parser keeps a rule's families alike; an IPv6 proxy for an IPv4 socket */
+        set_error( STATUS_INVALID_ADDRESS_COMPONENT );
+        return;
+    }
+    wfp_reply_data( async, &output, sizeof(output) );
+}
+
+/* Where the rules send a UDP socket's datagrams to a destination.  The
+ * checks are those of a TCP connect(): a flow that a service redirected
+ * once (its records, which WSASendMsg gave it, say so) is not redirected
+ * by it again, and a rule leaves its target's own flows alone. */
+static void udp_redirect( struct wfp_conn **slot, const struct wfp_sock_info *sock, struct process *process,
+                          struct async *async )
+{
+    const struct afd_wfp_udp_redirect_params *params = get_req_data();
+    struct wfp_udp_note *note, *stale = NULL;
+    const struct wfp_rule *rule = NULL;
+    struct wfp_endpoint dst, local;
+    struct wfp_records records;
+    data_size_t carried_size;
+    struct wfp_conn *wfp;
+    uint64_t now = monotonic_ms();
+    int have_records;
+    unsigned int i;
+
+    if (get_req_data_size() != sizeof(*params) || get_reply_max_size() < sizeof(struct afd_wfp_udp_redirect_output))
+    {
+        set_error( STATUS_INVALID_PARAMETER );
+        return;
+    }
+    load_config( &rules_cache, add_rule );
+    if (!have_udp_rules())
+    {
+        reply_udp_redirect( async, WINE_AFD_WFP_UDP_NO_RULES, NULL, sock );
+        return;
+    }
+    if (sock->type != WS_SOCK_DGRAM || (sock->family != WS_AF_INET && sock->family != WS_AF_INET6) ||
+        !endpoint_from_win( params->destination, sizeof(params->destination), &dst ))
+    {
+        reply_udp_redirect( async, 0, NULL, sock );
+        return;
+    }
+    if (!get_local_endpoint( sock->unix_fd, &local )) memset( &local, 0, sizeof(local) );
+    have_records = local.port && udp_carried( &dst, &local, &records, &carried_size );
+
+    for (i = 0; i < rules_cache.count && !rule; i++)
+    {
+        if (!wfp_rule_matches( &rules[i], IPPROTO_UDP, &dst )) continue;
+        if (have_records && wfp_records_have_service( &records, WFP_SERVICE_WINE_RULE, rules[i].service_id ))
+            continue;
+        if (is_rule_target( &rules[i], process )) continue;
+        rule = &rules[i];
+    }
+    if (!rule)
+    {
+        reply_udp_redirect( async, 0, NULL, sock );
+        return;
+    }
+
+    if (!(wfp = wfp_conn_get( slot )))
+    {
+        set_error( STATUS_NO_MEMORY );
+        return;
+    }
+    /* a proxy's replies to one sending endpoint come from one address: two
+     * live flows to one proxy could not be told apart */
+    for (note = wfp->udp_notes; note; note = note->next)
+    {
+        if (!wfp_endpoint_equal( &note->proxy, &rule->redirect_to )) continue;
+        if (wfp_endpoint_equal( &note->original_dst, &dst )) break;
+        if (now - note->used_ms < UDP_FLOW_IDLE_MS)
+        {
+            if (debug_level)
+                fprintf( stderr, "wfp: rule %s: the socket has another flow to the proxy; refusing one to "
+                         "port %u\n", rule->name, dst.port );
+            set_error( STATUS_ADDRESS_ALREADY_EXISTS );
+            return;
+        }
+        stale = note;
+    }
+    if (!note && !(note = stale) && !(note = wfp_udp_note_add( wfp )))
+    {
+        static int reported;
+
+        if (!reported++)
+            fprintf( stderr, "wineserver: %u UDP flows that rules redirected are open; refusing another\n",
+                     WFP_UDP_NOTES_MAX );
+        set_error( STATUS_INSUFFICIENT_RESOURCES );
+        return;
+    }
+    if (!wfp_endpoint_equal( &note->original_dst, &dst ) && debug_level)
+        fprintf( stderr, "wfp: rule %s redirects a UDP flow to port %u\n", rule->name, dst.port );
+    note->unix_fd = sock->unix_fd;
+    if (local.port) note->source = local;
+    note->original_dst = dst;
+    note->proxy = rule->redirect_to;
+    note->rule_service = rule->service_id;
+    note->rule_context = rule->context;
+    note->used_ms = now;
+    reply_udp_redirect( async, WINE_AFD_WFP_UDP_REDIRECTED, &rule->redirect_to, sock );
+}
+
 /* ntdll saw the first datagram of a flow on a socket that asked for the
  * options.  Returns 0 for a flow that was not redirected here: the core
  * gives the records it carried, if any. */
@@ -1100,6 +1283,7 @@ static int get_flow( const struct wfp_sock_info *sock, struct process *process )
     struct wfp_endpoint local, peer, orig_src, orig_dst;
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE], blob[WFP_RECORDS_MAX_SIZE];
     struct wfp_records records;
+    struct wfp_udp_note *note = NULL;
     data_size_t context_size, carried_size;
     const uint8_t *key;
     size_t size;
@@ -1107,9 +1291,16 @@ static int get_flow( const struct wfp_sock_info *sock, struct process *process )
     if (!sock->deliver_records && !sock->deliver_context) return 0;
     if (!wfp_udp_flow_params( sock, &peer_addr, &local_addr )) return 1;
     if (!wfp_endpoint_from_sockaddr( &local_addr.addr, sizeof(local_addr), &local ) ||
-        !wfp_endpoint_from_sockaddr( &peer_addr.addr, sizeof(peer_addr), &peer ) ||
-        !udp_original( &local, &peer, &orig_src, &orig_dst ) || !(key = get_key()))
+        !wfp_endpoint_from_sockaddr( &peer_addr.addr, sizeof(peer_addr), &peer ))
         return 0;
+    /* a rule's flow, or else one that netfilter redirected */
+    if (wfp_udp_note_count && (note = find_udp_note( &peer, &local )))
+    {
+        orig_dst = note->original_dst;
+        orig_src = peer;
+    }
+    else if (!udp_original( &local, &peer, &orig_src, &orig_dst )) return 0;
+    if (!(key = get_key())) return 0;
 
     /* a Wine process's flow keeps the hops it carried */
     if (!udp_carried( &orig_dst, &orig_src, &records, &carried_size )) records.hop_count = 0;
@@ -1118,15 +1309,20 @@ static int get_flow( const struct wfp_sock_info *sock, struct process *process )
         fprintf( stderr, "wineserver: a UDP flow was redirected more than %u times\n", WFP_RECORDS_MAX_HOPS );
         return 0;
     }
-    init_hop( &records.hops[records.hop_count], WFP_SERVICE_NETFILTER, IPPROTO_UDP, local.port, &orig_dst,
-              &orig_src, process );
+    if (note)
+        init_hop( &records.hops[records.hop_count], WFP_SERVICE_WINE_RULE, IPPROTO_UDP, note->rule_service,
+                  &orig_dst, &orig_src, process );
+    else
+        init_hop( &records.hops[records.hop_count], WFP_SERVICE_NETFILTER, IPPROTO_UDP, local.port, &orig_dst,
+                  &orig_src, process );
     context_size = wfp_context_default( &records.hops[records.hop_count], context, sizeof(context) );
+    if (note && note->rule_context == WFP_CONTEXT_NONE) context_size = 0;
     records.hop_count++;
     if (!(size = wfp_records_encode( &records, key, blob, sizeof(blob) ))) return 0;
 
     if (debug_level)
-        fprintf( stderr, "wfp: UDP flow to port %u was redirected by netfilter (original port %u)\n",
-                 local.port, orig_dst.port );
+        fprintf( stderr, "wfp: UDP flow to port %u was redirected by %s (original port %u)\n",
+                 local.port, note ? "a rule" : "netfilter", orig_dst.port );
     wfp_udp_reply_flow( blob, sock->deliver_records ? size : 0, context, sock->deliver_context ? context_size : 0 );
     return 1;
 }
@@ -1190,6 +1386,10 @@ int wfp_redirect_ioctl( struct wfp_conn **slot, const struct wfp_sock_info *sock
 
     case IOCTL_AFD_WINE_GET_WFP_FLOW:
         return get_flow( sock, process );
+
+    case IOCTL_AFD_WINE_WFP_UDP_REDIRECT:
+        udp_redirect( slot, sock, process, async );
+        return 1;
     }
     return 0;
 }

@@ -111,19 +111,66 @@ int wfp_flow_has_reader( uint64_t flow_id, const struct wfp_process_id *reader )
     return 0;
 }
 
-/* An accept into a socket starts from here. */
+/*
+ * UDP flows that rules redirected: a list of all, since a proxy asks by
+ * the flow's endpoints, and each socket's, which go with it.
+ */
+struct wfp_udp_note *wfp_udp_notes;
+unsigned int wfp_udp_note_count;
+
+/* A new note for the socket, zeroed but for its links; its oldest goes
+ * when the socket has WFP_UDP_NOTES_PER_SOCKET.  NULL when the server has
+ * WFP_UDP_NOTES_MAX or no memory. */
+struct wfp_udp_note *wfp_udp_note_add( struct wfp_conn *wfp )
+{
+    struct wfp_udp_note *note, *oldest = NULL;
+    unsigned int count = 0;
+
+    for (note = wfp->udp_notes; note; note = note->next) { oldest = note; count++; }
+    if (count >= WFP_UDP_NOTES_PER_SOCKET) wfp_udp_note_free( wfp, oldest );
+    if (wfp_udp_note_count >= WFP_UDP_NOTES_MAX || !(note = calloc( 1, sizeof(*note) ))) return NULL;
+    note->next = wfp->udp_notes;
+    wfp->udp_notes = note;
+    if ((note->all_next = wfp_udp_notes)) wfp_udp_notes->all_prev = &note->all_next;
+    note->all_prev = &wfp_udp_notes;
+    wfp_udp_notes = note;
+    wfp_udp_note_count++;
+    return note;
+}
+
+void wfp_udp_note_free( struct wfp_conn *wfp, struct wfp_udp_note *note )
+{
+    struct wfp_udp_note **slot;
+
+    for (slot = &wfp->udp_notes; *slot; slot = &(*slot)->next)
+    {
+        if (*slot != note) continue;
+        *slot = note->next;
+        break;
+    }
+    if ((*note->all_prev = note->all_next)) note->all_next->all_prev = note->all_prev;
+    wfp_udp_note_count--;
+    free( note );
+}
+
+/* An accept into a socket starts from here; a UDP socket's notes stay
+ * with it. */
 void wfp_conn_reset( struct wfp_conn *wfp )
 {
+    struct wfp_udp_note *notes = wfp->udp_notes;
+
     wfp_pending_free( wfp->arrival );
     wfp_pending_orphan( wfp->note );
     drop_readers( wfp );
     free( wfp->records );
     memset( wfp, 0, sizeof(*wfp) );
+    wfp->udp_notes = notes;
 }
 
 void wfp_conn_free( struct wfp_conn *wfp )
 {
     if (!wfp) return;
+    while (wfp->udp_notes) wfp_udp_note_free( wfp, wfp->udp_notes );
     wfp_conn_reset( wfp );
     free( wfp );
     wfp_conn_count--;

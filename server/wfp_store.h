@@ -42,6 +42,7 @@
 #define WFP_SOCKADDR_IN6_SIZE      28
 
 struct wfp_pending;
+struct wfp_udp_note;
 
 /* Redirect state of one socket.  Sockets that nobody asks about, that
  * carry no records and that no rule redirected have none: the
@@ -62,6 +63,7 @@ struct wfp_conn
     struct wfp_pending *arrival;        /* an accepted connection's note from its connecting side */
     struct wfp_pending *note;           /* the note this connecting socket left, while it is kept */
     struct wfp_readers *readers;        /* other processes that asked for the records */
+    struct wfp_udp_note *udp_notes;     /* a UDP socket's flows that rules redirected, newest first */
 };
 
 /* Processes other than the redirect target that were handed the accepted
@@ -80,6 +82,30 @@ struct wfp_readers
 /* how many sockets have state, for the statistics */
 extern unsigned int wfp_conn_count;
 
+/* A UDP flow that a rule sent to a proxy, kept while its socket lives, so
+ * that the proxy's request for the flow's first datagram finds where it
+ * was going.  One sending endpoint and one proxy make one flow: a proxy
+ * cannot tell two apart. */
+struct wfp_udp_note
+{
+    struct wfp_udp_note  *next;           /* the socket's */
+    struct wfp_udp_note  *all_next;       /* in wfp_udp_notes */
+    struct wfp_udp_note **all_prev;
+    int                   unix_fd;        /* the sending socket's */
+    struct wfp_endpoint   source;         /* its local endpoint; port 0 until it is bound */
+    struct wfp_endpoint   original_dst;   /* where the program sent */
+    struct wfp_endpoint   proxy;          /* where the rule sent it */
+    uint16_t              rule_service;
+    uint8_t               rule_context;
+    uint64_t              used_ms;        /* when ntdll last asked about the flow (monotonic) */
+};
+
+#define WFP_UDP_NOTES_PER_SOCKET   256
+#define WFP_UDP_NOTES_MAX          16384
+
+extern struct wfp_udp_note *wfp_udp_notes;
+extern unsigned int wfp_udp_note_count;
+
 enum wfp_store_result
 {
     WFP_STORE_OK,
@@ -97,6 +123,8 @@ extern enum wfp_store_result wfp_conn_keep_records( struct wfp_conn *wfp, const 
 extern enum wfp_store_result wfp_conn_add_hop( struct wfp_conn *wfp, const struct wfp_records *earlier,
                                                  const struct wfp_hop *hop,
                                                  const uint8_t key[WFP_RECORDS_KEY_SIZE] );
+extern struct wfp_udp_note *wfp_udp_note_add( struct wfp_conn *wfp );
+extern void wfp_udp_note_free( struct wfp_conn *wfp, struct wfp_udp_note *note );
 extern int wfp_conn_last_hop( const struct wfp_conn *wfp, struct wfp_hop *hop );
 extern enum wfp_store_result wfp_conn_add_reader( struct wfp_conn *wfp, uint64_t flow_id,
                                                     const struct wfp_process_id *reader );

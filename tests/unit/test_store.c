@@ -233,6 +233,48 @@ static void test_reset( void **state )
     wfp_conn_free( wfp );
 }
 
+/* a socket's UDP notes: capped per socket (the oldest goes), kept across
+ * a reset, gone with the socket, and in the server's list meanwhile */
+static void test_udp_notes( void **state )
+{
+    struct wfp_conn *a = NULL, *b = NULL;
+    struct wfp_udp_note *note, *first;
+    unsigned int i, count;
+
+    (void)state;
+    assert_non_null( wfp_conn_get( &a ) );
+    assert_non_null( wfp_conn_get( &b ) );
+    assert_non_null( first = wfp_udp_note_add( a ) );
+    first->rule_service = 1;
+    for (i = 2; i <= WFP_UDP_NOTES_PER_SOCKET + 1; i++)
+    {
+        assert_non_null( note = wfp_udp_note_add( a ) );
+        note->rule_service = i;
+    }
+    assert_non_null( note = wfp_udp_note_add( b ) );
+    note->rule_service = 9999;
+    assert_int_equal( wfp_udp_note_count, WFP_UDP_NOTES_PER_SOCKET + 1 );
+    for (count = 0, note = a->udp_notes; note; note = note->next, count++)
+        assert_int_not_equal( note->rule_service, 1 );
+    assert_int_equal( count, WFP_UDP_NOTES_PER_SOCKET );
+    assert_int_equal( a->udp_notes->rule_service, WFP_UDP_NOTES_PER_SOCKET + 1 );
+
+    wfp_conn_reset( a );
+    for (count = 0, note = wfp_udp_notes; note; note = note->all_next, count++)
+        assert_ptr_equal( *note->all_prev, note );
+    assert_int_equal( count, WFP_UDP_NOTES_PER_SOCKET + 1 );
+
+    wfp_udp_note_free( a, a->udp_notes->next );
+    assert_int_equal( wfp_udp_note_count, WFP_UDP_NOTES_PER_SOCKET );
+    wfp_conn_free( a );
+    assert_int_equal( wfp_udp_note_count, 1 );
+    assert_ptr_equal( wfp_udp_notes, b->udp_notes );
+    assert_int_equal( wfp_udp_notes->rule_service, 9999 );
+    wfp_conn_free( b );
+    assert_int_equal( wfp_udp_note_count, 0 );
+    assert_null( wfp_udp_notes );
+}
+
 static void test_endpoint_from_sockaddr( void **state )
 {
     struct sockaddr_in in;
@@ -467,6 +509,7 @@ int main( void )
         cmocka_unit_test( test_set_records ),
         cmocka_unit_test( test_readers ),
         cmocka_unit_test( test_reset ),
+        cmocka_unit_test( test_udp_notes ),
         cmocka_unit_test( test_endpoint_from_sockaddr ),
         cmocka_unit_test( test_win_sockaddr ),
         cmocka_unit_test( test_key_create_and_reload ),
