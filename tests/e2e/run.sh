@@ -6,6 +6,8 @@
 #     chained, IPv4 and IPv6; 1,000 sequential and 200 concurrent
 #     connections; a client that closes before the accept; records set by
 #     another process, and altered records; a proxy killed mid-flight;
+#     UDP flows through one proxy and two chained, IPv4 and IPv6, with
+#     sendto() and with connect(), and 1,000 datagrams over 200 flows;
 #  3. nftables in a network namespace (root): one proxy and two chained,
 #     IPv4 and IPv6; 200 concurrent connections; UDP flows through one
 #     proxy and two chained, IPv4 and IPv6, and 1,000 datagrams over 200
@@ -145,6 +147,29 @@ sleep 3
 pkill -9 -f 'wfpproxy.exe --name e2e-p3'
 wait $killed_client || true
 echo "e2e: the clients of the killed proxy: $(tail -n 1 "$LOGS/client-killed.log")"
+
+# UDP flows under rules: ntdll sends the datagrams to the proxy, and the
+# answers come from the original destination, with sendto() and with
+# connect() and send(); a proxy's own flow, which carries its records, is
+# not redirected again by the rule that brought it
+rules add 60-u1 udp 127.0.0.3:47181 -\> 127.0.0.1:47111
+rules add 61-u1v6 udp [::1]:47181 -\> [::1]:47111
+start urule-origin.log "$E2E/udporigin.exe" 127.0.0.3:47181 [::1]:47181
+start urule-p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur1 --quiet --udp 47111
+wait_for urule-origin.log listening && wait_for urule-p1.log listening || bad "the UDP origin or proxy did not start"
+udp_client "rule udp, one proxy, IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111
+udp_client "rule udp, one proxy, IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111
+udp_client "rule udp, connect() and send(), IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111 --connect
+udp_client "rule udp, connect() and send(), IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111 --connect
+rules add 62-u2 udp 127.0.0.3:47181 -\> 127.0.0.1:47112
+rules add 63-u2v6 udp [::1]:47181 -\> [::1]:47112
+start urule-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur2 --quiet --udp 47112
+wait_for urule-p2.log listening || true
+udp_client "rule udp, two proxies, IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111,rule:47112
+udp_client "rule udp, two proxies, IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111,rule:47112
+udp_client "rule udp, two proxies, 1000 datagrams over 200 flows" 127.0.0.3:47181 --flows 200 --count 5 \
+    --parallel 20 --expect rule:47111,rule:47112
+rules remove 60-u1; rules remove 61-u1v6; rules remove 62-u2; rules remove 63-u2v6
 
 pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
 sleep 1

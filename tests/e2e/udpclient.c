@@ -11,8 +11,12 @@
  * seconds for its answer, without retries: UDP may lose datagrams, but
  * these tests run where nothing should.
  *
+ * With --connect each flow's socket connect()s to the destination and
+ * uses send(): its peer (getpeername) and every answer's source must still
+ * be the destination.
+ *
  * usage: udpclient.exe ADDRESS:PORT [--flows F] [--count N] [--parallel P]
- *                      [--expect HOPS] [--size MAX]
+ *                      [--expect HOPS] [--size MAX] [--connect]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +29,7 @@
 
 static struct addrinfo *target;
 static const char *expect;
-static int flows = 1, count = 1, size = 1200;
+static int flows = 1, count = 1, size = 1200, connect_mode;
 static SOCKET *sockets;
 static LONG next_flow, ok_count, lost_count, wrong_count, reports;
 static CRITICAL_SECTION log_section;
@@ -102,15 +106,28 @@ static void one_flow( LONG flow )
     }
     sockets[flow - 1] = s;
     setsockopt( s, SOL_SOCKET, SO_RCVTIMEO, (char *)&timeout, sizeof(timeout) );
+    if (connect_mode)
+    {
+        from_len = sizeof(from);
+        if (connect( s, target->ai_addr, target->ai_addrlen ))
+        {
+            for (seq = 0; seq < count; seq++) report( &lost_count, flow, seq, "connect: %d\n", WSAGetLastError() );
+            goto done;
+        }
+        if (getpeername( s, (SOCKADDR *)&from, &from_len ) || !from_target( &from ))
+            report( &wrong_count, flow, 0, "the peer is %s, not the destination\n",
+                    addr_string( &from, from_len, text, sizeof(text) ) );
+    }
 
     for (seq = 0; seq < count; seq++)
     {
         const unsigned char *bar;
 
         len = make_payload( data, flow, seq );
-        if (sendto( s, (char *)data, len, 0, target->ai_addr, target->ai_addrlen ) != len)
+        if ((connect_mode ? send( s, (char *)data, len, 0 )
+                          : sendto( s, (char *)data, len, 0, target->ai_addr, target->ai_addrlen )) != len)
         {
-            report( &lost_count, flow, seq, "sendto failed: %d\n", WSAGetLastError() );
+            report( &lost_count, flow, seq, "sending failed: %d\n", WSAGetLastError() );
             continue;
         }
         for (;;)
@@ -191,6 +208,7 @@ int main( int argc, char **argv )
         else if (!strcmp( argv[i], "--parallel" ) && i + 1 < argc) parallel = atoi( argv[++i] );
         else if (!strcmp( argv[i], "--size" ) && i + 1 < argc) size = atoi( argv[++i] );
         else if (!strcmp( argv[i], "--expect" ) && i + 1 < argc) expect = argv[++i];
+        else if (!strcmp( argv[i], "--connect" )) connect_mode = 1;
         else if (!target && (target = resolve( argv[i], 0 ))) ;
         else break;
     }
@@ -198,7 +216,7 @@ int main( int argc, char **argv )
         size < 16 || size > 65000)
     {
         printf( "usage: udpclient.exe ADDRESS:PORT [--flows F (1-%d)] [--count N] [--parallel P (1-256)] "
-                "[--expect HOPS] [--size MAX (16-65000)]\n", MAX_FLOWS );
+                "[--expect HOPS] [--size MAX (16-65000)] [--connect]\n", MAX_FLOWS );
         return 2;
     }
     if (!(sockets = malloc( flows * sizeof(*sockets) ))) return 1;
