@@ -370,6 +370,29 @@ void wfp_redirect_source( HANDLE handle, struct sockaddr *addr, socklen_t len )
     pthread_mutex_unlock( &flows_mutex );
 }
 
+/* getpeername() where the wineserver answers it (Wine 10.0 keeps the
+ * address connect() was given): the original destination of a socket
+ * that a rule connected to a proxy; FALSE for any other socket */
+BOOL wfp_redirect_peer( HANDLE handle, struct sockaddr *addr, socklen_t *len )
+{
+    ULONG_PTR socket = (ULONG_PTR)handle;
+    struct udp_flow *flow;
+    BOOL ret = FALSE;
+
+    if (!__atomic_load_n( &redirected_count, __ATOMIC_RELAXED )) return FALSE;
+    pthread_mutex_lock( &flows_mutex );
+    LIST_FOR_EACH_ENTRY( flow, socket_bucket( socket ), struct udp_flow, entry )
+    {
+        if (flow->socket != socket || !flow->connected || !flow->proxy.addr.sa_family) continue;
+        *len = addr_len( &flow->original.addr, sizeof(flow->original) );
+        memcpy( addr, &flow->original, *len );
+        ret = TRUE;
+        break;
+    }
+    pthread_mutex_unlock( &flows_mutex );
+    return ret;
+}
+
 /* IOCTL_AFD_WINE_CONNECT of a UDP socket: params is ws2_32's own copy of
  * the address, which a rule may change to the proxy's in place (the same
  * family, and so the same size).  A failure fails the connect. */
