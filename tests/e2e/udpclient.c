@@ -13,10 +13,13 @@
  *
  * With --connect each flow's socket connect()s to the destination and
  * uses send(): its peer (getpeername) and every answer's source must still
- * be the destination.
+ * be the destination.  With --also ADDRESS:PORT, a destination that the
+ * same proxy serves, each flow's socket then sends there as well, which
+ * must fail with WSAEADDRINUSE while the first flow lasts.
  *
  * usage: udpclient.exe ADDRESS:PORT [--flows F] [--count N] [--parallel P]
  *                      [--expect HOPS] [--size MAX] [--connect]
+ *                      [--also ADDRESS:PORT]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,7 @@
 #define MAX_REPORTS 10
 #define REPLY_SIZE  (65536 + 512)
 
-static struct addrinfo *target;
+static struct addrinfo *target, *also;
 static const char *expect;
 static int flows = 1, count = 1, size = 1200, connect_mode;
 static SOCKET *sockets;
@@ -176,6 +179,11 @@ static void one_flow( LONG flow )
             InterlockedIncrement( &ok_count );
             break;
         }
+        if (also && !seq &&
+            (sendto( s, (char *)data, len, 0, also->ai_addr, also->ai_addrlen ) != SOCKET_ERROR ||
+             WSAGetLastError() != WSAEADDRINUSE))
+            report( &wrong_count, flow, seq, "sending to a second destination of the proxy: error %d, not "
+                    "WSAEADDRINUSE\n", WSAGetLastError() );
     }
 
 done:
@@ -209,6 +217,7 @@ int main( int argc, char **argv )
         else if (!strcmp( argv[i], "--size" ) && i + 1 < argc) size = atoi( argv[++i] );
         else if (!strcmp( argv[i], "--expect" ) && i + 1 < argc) expect = argv[++i];
         else if (!strcmp( argv[i], "--connect" )) connect_mode = 1;
+        else if (!strcmp( argv[i], "--also" ) && i + 1 < argc && (also = resolve( argv[++i], 0 ))) ;
         else if (!target && (target = resolve( argv[i], 0 ))) ;
         else break;
     }
@@ -216,7 +225,7 @@ int main( int argc, char **argv )
         size < 16 || size > 65000)
     {
         printf( "usage: udpclient.exe ADDRESS:PORT [--flows F (1-%d)] [--count N] [--parallel P (1-256)] "
-                "[--expect HOPS] [--size MAX (16-65000)] [--connect]\n", MAX_FLOWS );
+                "[--expect HOPS] [--size MAX (16-65000)] [--connect] [--also ADDRESS:PORT]\n", MAX_FLOWS );
         return 2;
     }
     if (!(sockets = malloc( flows * sizeof(*sockets) ))) return 1;
@@ -232,5 +241,5 @@ int main( int argc, char **argv )
     printf( "udpclient: %ld of %ld datagrams over %d flows came back exactly", ok_count, (LONG)flows * count, flows );
     if (lost_count) printf( ", %ld lost", lost_count );
     printf( wrong_count ? ", %ld WRONG\n" : "\n", wrong_count );
-    return ok_count != (LONG)flows * count;
+    return ok_count != (LONG)flows * count || wrong_count;
 }
