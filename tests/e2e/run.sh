@@ -161,6 +161,11 @@ udp_client "rule udp, one proxy, IPv4" 127.0.0.3:47181 --flows 20 --count 5 --ex
 udp_client "rule udp, one proxy, IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111
 udp_client "rule udp, connect() and send(), IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111 --connect
 udp_client "rule udp, connect() and send(), IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111 --connect
+# a second destination that the proxy serves, from the same socket: the
+# proxy could not tell the two flows apart
+rules add 64-u3 udp 127.0.0.3:47182 -\> 127.0.0.1:47111
+udp_client "rule udp, a second destination of the proxy from one socket: WSAEADDRINUSE" 127.0.0.3:47181 \
+    --flows 5 --count 2 --expect rule:47111 --also 127.0.0.3:47182
 rules add 62-u2 udp 127.0.0.3:47181 -\> 127.0.0.1:47112
 rules add 63-u2v6 udp [::1]:47181 -\> [::1]:47112
 start urule-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur2 --quiet --udp 47112
@@ -169,7 +174,7 @@ udp_client "rule udp, two proxies, IPv4" 127.0.0.3:47181 --flows 20 --count 5 --
 udp_client "rule udp, two proxies, IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111,rule:47112
 udp_client "rule udp, two proxies, 1000 datagrams over 200 flows" 127.0.0.3:47181 --flows 200 --count 5 \
     --parallel 20 --expect rule:47111,rule:47112
-rules remove 60-u1; rules remove 61-u1v6; rules remove 62-u2; rules remove 63-u2v6
+rules remove 60-u1; rules remove 61-u1v6; rules remove 62-u2; rules remove 63-u2v6; rules remove 64-u3
 
 pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
 sleep 1
@@ -423,6 +428,26 @@ RULES
     else
         bad "SET without CAP_NET_ADMIN: $(cat "$LOGS/nobody-proxy.log")"
     fi
+
+    # UDP rules need no privilege: the whole flow as nobody, in nobody's prefix
+    nobody "$nobody_wine" "$PROGRAMS/wfprules.exe" add u9 udp 127.0.0.3:47281 -\> 127.0.0.1:47211 \
+        >>"$LOGS/wfprules.log" 2>&1
+    nobody "$nobody_wine" "$E2E/udporigin.exe" 127.0.0.3:47281 >"$LOGS/nobody-udp-origin.log" 2>&1 &
+    nobody_origin=$!
+    nobody "$nobody_wine" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody-udp --quiet --udp 47211 \
+        >"$LOGS/nobody-udp-proxy.log" 2>&1 &
+    nobody_udp_proxy=$!
+    for i in $(seq 100); do
+        grep -q listening "$LOGS/nobody-udp-origin.log" && grep -q listening "$LOGS/nobody-udp-proxy.log" && break
+        sleep 0.2
+    done
+    if nobody "$nobody_wine" "$E2E/udpclient.exe" 127.0.0.3:47281 --flows 10 --count 2 --expect rule:47211 \
+           >"$LOGS/udpclient-nobody-rule.log" 2>&1; then
+        ok "rule udp, everything run as nobody: $(tail -n 1 "$LOGS/udpclient-nobody-rule.log" | sed 's/^udpclient: //'), each answer from the original destination"
+    else
+        bad "rule udp as nobody: $(tail -n 5 "$LOGS/udpclient-nobody-rule.log" | tr '\n' ' ')"
+    fi
+    kill $nobody_origin $nobody_udp_proxy 2>/dev/null
     nobody "$nobody_server" -k 2>/dev/null
     fi
 fi
