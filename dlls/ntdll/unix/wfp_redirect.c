@@ -244,6 +244,12 @@ static NTSTATUS ask_server( HANDLE handle, const struct sockaddr *original, unio
             status = STATUS_INVALID_ADDRESS_COMPONENT;
     }
     else if (!status) status = STATUS_INVALID_PARAMETER;
+    else if (status == STATUS_NOT_SUPPORTED || status == STATUS_INVALID_DEVICE_REQUEST)
+    {
+        /* a wineserver without the redirector (an older one still running) */
+        *no_rules = TRUE;
+        status = STATUS_SUCCESS;
+    }
     if (InterlockedCompareExchangePointer( (void **)&spare_output, output, NULL ))
     {
         size = 0;
