@@ -1,15 +1,16 @@
 #!/bin/sh
-# Run our conformance tests (ws2_32_test.exe wfp) under wine-wfp in a fresh
+# Run our conformance tests (ws2_32_test.exe wfp, and wsp for the base
+# provider's service provider interface) under wine-wfp in a fresh
 # prefix.  As root they run inside a network namespace with an nftables
 # redirect rule, and the test is told which port is redirected to which;
 # otherwise the redirected cases skip() and say why.
 #
 # usage: conformance.sh WS2_32_TEST_EXE [SUITE [CORE_BIN_DIR]]
 # SUITE names the result (conformance, or conformance-i386 for the 32-bit
-# test program).  CORE_BIN_DIR holds a wineserver, ntdll.so and ws2_32.dll built
-# from the wfp-core patch set alone ('make check-patches' keeps them): the
-# test then runs over those, without a redirector, and every redirected
-# case must skip.
+# test program).  CORE_BIN_DIR holds a wineserver, ntdll.so, ws2_32.dll and
+# mswsock.dll built from the wfp-core patch set alone ('make check-patches'
+# keeps them): the test then runs over those, without a redirector, and
+# every redirected case must skip.
 . "$WFP_SRCDIR/tests/lib.sh"
 
 testexe=$1
@@ -30,6 +31,7 @@ if test -n "$core"; then
     cp -a "$WFP_ROOT" "$root"
     cp "$core/wineserver" "$root/lib/wine/wineserver64"
     cp "$core/ws2_32.dll" "$root/lib/x86_64-linux-gnu/wine/x86_64-windows/ws2_32.dll"
+    cp "$core/mswsock.dll" "$root/lib/x86_64-linux-gnu/wine/x86_64-windows/mswsock.dll"
     cp "$core/ntdll.so" "$root/lib/x86_64-linux-gnu/wine/x86_64-unix/ntdll.so"
     if test -f "$WINE_WFP.inside"; then
         # Wine 10.0's launcher runs its .inside twin in the Debian 13 root
@@ -61,16 +63,19 @@ else
     timeout -k 10 900 "$WINE_WFP" "$testexe" wfp >"$log" 2>&1
 fi
 rc=$?
+# the base provider's service provider interface, which needs no redirector
+timeout -k 10 300 "$WINE_WFP" "$testexe" wsp >"$log.wsp" 2>&1 || rc=$?
 
-grep -E "Test failed|Test succeeded inside todo|unhandled exception|Tests skipped|skipped:" "$log" | head -n 100
-set -- $(winetest_counts "$log")
-if test $# != 3; then
-    tail -n 20 "$log"
+grep -E "Test failed|Test succeeded inside todo|unhandled exception|Tests skipped|skipped:" "$log" "$log.wsp" |
+    head -n 100
+set -- $(winetest_counts "$log") $(winetest_counts "$log.wsp")
+if test $# != 6; then
+    tail -n 20 "$log" "$log.wsp"
     echo "$suite: the test did not finish (status $rc)"
     record "$suite" 0 1
     exit 1
 fi
-executed=$1; failures=$2; skipped=$3
+executed=$(($1 + $4)); failures=$(($2 + $5)); skipped=$(($3 + $6))
 echo "$suite: $executed tests executed, $failures failures, $skipped skipped (log: $log)"
 record "$suite" $((executed - failures)) "$failures" "$skipped"
 test "$failures" = 0 && test $rc = 0
