@@ -116,7 +116,8 @@ fi
 # and ntdll's loader.c its generated version.h
 mkdir -p "$work/build/dlls/ntdll"
 ln -sf unix/version.h "$work/build/dlls/ntdll/version.h"
-targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/mswsock/x86_64-windows/mswsock.dll
+         dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 # Wine's rules run bison twice for each of its tools' parsers, which a
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
 parsers=$(cd "$work/am" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')

@@ -110,7 +110,8 @@ fi
 # and ntdll's loader.c its generated version.h
 mkdir -p "$work/build/dlls/ntdll"
 ln -sf unix/version.h "$work/build/dlls/ntdll/version.h"
-targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/mswsock/x86_64-windows/mswsock.dll
+         dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 jobs=$(nproc 2>/dev/null || echo 1)
 test "$jobs" -le 2 || jobs=2
 say "building $targets (log: $work/build/build.log)"

@@ -10,7 +10,7 @@
 #   lib/wine/wineserver, wineserver64        our server (wrapper as in Debian)
 #   lib/x86_64-linux-gnu/wine/x86_64-unix    ntdll.so ours, the rest linked; ntdll.so.system
 #                                            the installed ntdll.so's size and time
-#   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll ours, the rest linked
+#   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll and mswsock.dll ours, the rest linked
 # and with --wine32, for 32-bit programs, from wine32:i386's files:
 #   lib/wine/wine                            copy of the 32-bit loader
 #   lib/i386-linux-gnu/wine/i386-unix        ntdll.so copied, the rest linked
@@ -88,16 +88,29 @@ unix_dir()
     test -z "$4" || stat -L -c %s.%Y "$2/$3-unix/ntdll.so" > "$1/$3-unix/ntdll.so.system"
 }
 
+# pe_dll DIR NAME FILE: our copy of a PE DLL
+pe_dll()
+{
+    rm -f "$1/$2.tmp"
+    cp "$3" "$1/$2.tmp"
+    chmod 644 "$1/$2.tmp"     # a PE DLL, as Debian installs Wine's
+    mv "$1/$2.tmp" "$1/$2"
+}
+
 # windows_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH WS2_32: the PE side, our
-# ws2_32.dll and links to the rest
+# ws2_32.dll, and the mswsock.dll (the base provider's SPI) that the same
+# Wine build tree made next to it, where it made one; links to the rest
 windows_dir()
 {
+    _mswsock=${4%/dlls/ws2_32/*}/dlls/mswsock/$3-windows/mswsock.dll
     mkdir -p "$1/$3-windows"
-    link_dir "$2/$3-windows" "$1/$3-windows" "ws2_32.dll"
-    rm -f "$1/$3-windows/ws2_32.dll.tmp"
-    cp "$4" "$1/$3-windows/ws2_32.dll.tmp"
-    chmod 644 "$1/$3-windows/ws2_32.dll.tmp"     # a PE DLL, as Debian installs Wine's
-    mv "$1/$3-windows/ws2_32.dll.tmp" "$1/$3-windows/ws2_32.dll"
+    if test -f "$_mswsock"; then
+        link_dir "$2/$3-windows" "$1/$3-windows" "ws2_32.dll mswsock.dll"
+        pe_dll "$1/$3-windows" mswsock.dll "$_mswsock"
+    else
+        link_dir "$2/$3-windows" "$1/$3-windows" "ws2_32.dll"
+    fi
+    pe_dll "$1/$3-windows" ws2_32.dll "$4"
 }
 
 unix_dir "$dlldir" "$sys_dlldir" x86_64 "$ntdll"
