@@ -7,7 +7,9 @@
 #     connections; a client that closes before the accept; records set by
 #     another process, and altered records; a proxy killed mid-flight;
 #     UDP flows through one proxy and two chained, IPv4 and IPv6, with
-#     sendto() and with connect(), and 1,000 datagrams over 200 flows;
+#     sendto() and with connect(), and 1,000 datagrams over 200 flows; a
+#     proxy that calls Winsock only through a layered service provider,
+#     one and two chained;
 #  3. nftables in a network namespace (root): one proxy and two chained,
 #     IPv4 and IPv6; 200 concurrent connections; UDP flows through one
 #     proxy and two chained, IPv4 and IPv6, and 1,000 datagrams over 200
@@ -176,6 +178,32 @@ udp_client "rule udp, two proxies, 1000 datagrams over 200 flows" 127.0.0.3:4718
     --parallel 20 --expect rule:47111,rule:47112
 rules remove 60-u1; rules remove 61-u1v6; rules remove 62-u2; rules remove 63-u2v6; rules remove 64-u3
 
+# the SPI path: a proxy that reaches Winsock only through a layered
+# service provider (wfplsp.dll), which finds the base provider, mswsock.dll,
+# through the catalog; it queries, SETs and connects with WSPIoctl and the
+# rest of the provider's table, the context with a completion routine
+rules add 72-lsp1 tcp 127.0.0.3:47381 -\> 127.0.0.1:47311
+rules add 73-lsp1v6 tcp [::1]:47381 -\> [::1]:47311
+start lsp-origin.log "$E2E/origin.exe" 127.0.0.3:47381 [::1]:47381
+start lsp-p1.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 47311
+wait_for lsp-origin.log listening && wait_for lsp-p1.log listening || bad "the LSP proxy did not start: $(cat "$LOGS/lsp-p1.log")"
+client "lsp, one proxy, IPv4" 127.0.0.3:47381 --expect rule:47311 --count 20
+client "lsp, one proxy, IPv6" [::1]:47381 --expect rule:47311 --count 20
+rules add 74-lsp2 tcp 127.0.0.3:47381 -\> 127.0.0.1:47312
+rules add 75-lsp2v6 tcp [::1]:47381 -\> [::1]:47312
+start lsp-p2.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 47312
+wait_for lsp-p2.log listening || true
+client "lsp, two proxies, IPv4" 127.0.0.3:47381 --expect rule:47311,rule:47312 --count 20
+client "lsp, two proxies, IPv6" [::1]:47381 --expect rule:47311,rule:47312 --count 20
+if grep -q "calls through the layered provider" "$LOGS/lsp-p1.log" &&
+   ! grep -q "cannot\|not a redirected\|no redirect context" "$LOGS/lsp-p1.log" "$LOGS/lsp-p2.log"; then
+    ok "lsp: every connection went through the layered provider's table ($(tail -n 1 "$LOGS/lsp-p1.log" | sed 's/.*, //'))"
+else
+    bad "lsp: $(tail -n 3 "$LOGS/lsp-p1.log" "$LOGS/lsp-p2.log" | tr '\n' ' ')"
+fi
+rules remove 72-lsp1; rules remove 73-lsp1v6; rules remove 74-lsp2; rules remove 75-lsp2v6
+pkill -f 'lspproxy.exe' 2>/dev/null
+
 pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
 sleep 1
 wait_empty "rules"
@@ -323,6 +351,20 @@ RULES
     client "nft, two proxies, IPv6" [::1]:8080 --expect nf:15001,nf:15002 --count 20
     client "nft, two proxies, 200 concurrent" 127.0.0.2:8080 --expect nf:15001,nf:15002 --count 200 --parallel 200 \
         --size 20000
+
+    # the SPI path under nftables: the LSP proxy first (its own service),
+    # then the second proxy
+    rules service add p11 port=15011 mark=0x400
+    nft_add ip daddr 127.0.0.2 tcp dport 8090 meta mark \& 0x400 == 0 redirect to :15011
+    nft_add ip6 daddr ::1 tcp dport 8090 meta mark \& 0x400 == 0 redirect to :15011
+    nft_add ip daddr 127.0.0.2 tcp dport 8090 meta mark \& 0x200 == 0 redirect to :15002
+    nft_add ip6 daddr ::1 tcp dport 8090 meta mark \& 0x200 == 0 redirect to :15002
+    start nft-lsp-origin.log "$E2E/origin.exe" 127.0.0.2:8090 [::1]:8090
+    start nft-lsp.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 15011
+    wait_for nft-lsp-origin.log listening && wait_for nft-lsp.log listening || bad "the LSP proxy did not start"
+    client "nft, lsp then a second proxy, IPv4" 127.0.0.2:8090 --expect nf:15011,nf:15002 --count 20
+    client "nft, lsp then a second proxy, IPv6" [::1]:8090 --expect nf:15011,nf:15002 --count 20
+    pkill -f 'lspproxy.exe' 2>/dev/null
 
     # UDP through the same services p1 and p2 (ports and marks), with
     # proxies of their own.  wfpproxy's UDP part is a listener written as
