@@ -47,6 +47,10 @@
  * that are empty, too small, misaligned or end at a PAGE_NOACCESS page,
  * synchronously and overlapped.
  *
+ * A third of the ioctls go through the base provider's WSPIoctl instead
+ * (mswsock.dll, found through the catalog as a layered provider finds
+ * it), with bad lpThreadId and lpErrno pointers now and then.
+ *
  * usage: wsfuzz.exe SECONDS THREADS SEED REDIRECT_ADDRESS:PORT PROXY_PORT
  *        wsfuzz.exe worker SEED    (started by wsfuzz itself)
  */
@@ -56,6 +60,7 @@
 #include <string.h>
 #include "../e2e/wfp_sdk.h"
 #include <mswsock.h>
+#include <ws2spi.h>
 
 #define POOL_SIZE 48
 
@@ -561,6 +566,46 @@ static void WINAPI completion( DWORD error, DWORD size, OVERLAPPED *overlapped, 
     (void)error; (void)size; (void)overlapped; (void)flags;
 }
 
+/* the base provider's table, as a layered provider gets it */
+static WSPPROC_TABLE wsp;
+
+static int WSPAPI fuzz_queue_apc( LPWSATHREADID thread, LPWSAUSERAPC apc, DWORD_PTR context, LPINT err )
+{
+    if (QueueUserAPC( (PAPCFUNC)apc, thread->ThreadHandle, context )) return 0;
+    *err = WSAEFAULT;
+    return SOCKET_ERROR;
+}
+
+static SOCKET WSPAPI fuzz_modify_ifs_handle( DWORD catalog_id, SOCKET s, LPINT err )
+{
+    (void)catalog_id; (void)err;
+    return s;
+}
+
+static void load_base_provider(void)
+{
+    WSPUPCALLTABLE upcalls = { .lpWPUQueueApc = fuzz_queue_apc, .lpWPUModifyIFSHandle = fuzz_modify_ifs_handle };
+    WCHAR path[MAX_PATH], expanded[MAX_PATH];
+    WSAPROTOCOL_INFOW *entries;
+    LPWSPSTARTUP startup;
+    DWORD size = 0;
+    int count, len = MAX_PATH, err;
+    WSPDATA data;
+    HMODULE module;
+
+    WSCEnumProtocols( NULL, NULL, &size, &err );
+    if (!(entries = malloc( size ))) return;
+    if ((count = WSCEnumProtocols( NULL, entries, &size, &err )) > 0 &&
+        !WSCGetProviderPath( &entries[0].ProviderId, path, &len, &err ) &&
+        ExpandEnvironmentStringsW( path, expanded, MAX_PATH ) && (module = LoadLibraryW( expanded )) &&
+        (startup = (LPWSPSTARTUP)(void *)GetProcAddress( module, "WSPStartup" )) &&
+        !startup( MAKEWORD(2, 2), &data, &entries[0], upcalls, &wsp ))
+        printf( "wsfuzz: a third of the ioctls go through %ls's WSPIoctl\n", expanded );
+    else
+        printf( "wsfuzz: no base provider through the catalog; every ioctl goes through WSAIoctl\n" );
+    free( entries );
+}
+
 static void fuzz_ioctl( unsigned int *rng )
 {
     static const DWORD codes[] =
@@ -612,10 +657,32 @@ static void fuzz_ioctl( unsigned int *rng )
     case 4: routine = (LPWSAOVERLAPPED_COMPLETION_ROUTINE)bad_pointer( rng ); memset( &ovl, 0, sizeof(ovl) ); povl = &ovl; break;
     }
 
-    ret = WSAIoctl( pick_socket( rng ), code, in_buff, in_size, out_buff, out_size, ret_size, povl, routine );
-    check( "WSAIoctl", ret, WSAGetLastError(), ioctl_errors );
+    if (wsp.lpWSPIoctl && !(next_random( rng ) % 3))
+    {
+        WSATHREADID thread, *pthread = &thread;
+        int err = 0, *perr = &err;
+
+        /* the thread that a completion routine runs in, as ws2_32 opens it */
+        DuplicateHandle( GetCurrentProcess(), GetCurrentThread(), GetCurrentProcess(), &thread.ThreadHandle, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS );
+        thread.Reserved = 0;
+        if (routine != completion) routine = NULL;   /* a bad routine crashes where it runs */
+        if (!(next_random( rng ) % 8)) pthread = bad_pointer( rng );
+        if (!(next_random( rng ) % 16)) perr = bad_pointer( rng );
+        ret = wsp.lpWSPIoctl( pick_socket( rng ), code, in_buff, in_size, out_buff, out_size, ret_size, povl,
+                              routine, pthread, perr );
+        if (perr == &err) check( "WSPIoctl", ret, err, ioctl_errors );
+        else if (ret && ret != SOCKET_ERROR) check( "WSPIoctl with a bad lpErrno", ret, ret, ioctl_errors );
+        if (routine == completion) SleepEx( 0, TRUE );
+        CloseHandle( thread.ThreadHandle );
+    }
+    else
+    {
+        ret = WSAIoctl( pick_socket( rng ), code, in_buff, in_size, out_buff, out_size, ret_size, povl, routine );
+        check( "WSAIoctl", ret, WSAGetLastError(), ioctl_errors );
+        if (routine == completion) SleepEx( 0, TRUE );
+    }
     if (povl == &ovl && ovl.hEvent) CloseHandle( ovl.hEvent );
-    if (routine == completion) SleepEx( 0, TRUE );
 }
 
 static void fuzz_option( unsigned int *rng )
@@ -1569,6 +1636,7 @@ int main( int argc, char **argv )
     accepted_semaphore = CreateSemaphoreW( NULL, 0, ACCEPTED_MAX, NULL );
     GetModuleFileNameA( NULL, self_path, sizeof(self_path) );
     WSAStartup( MAKEWORD(2, 2), &data );
+    load_base_provider();
 
     memset( &hints, 0, sizeof(hints) );
     hints.ai_family = AF_INET;
