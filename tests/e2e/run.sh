@@ -352,18 +352,24 @@ RULES
     client "nft, two proxies, 200 concurrent" 127.0.0.2:8080 --expect nf:15001,nf:15002 --count 200 --parallel 200 \
         --size 20000
 
-    # the SPI path under nftables: the LSP proxy first (its own service),
-    # then the second proxy
+    # the SPI path under nftables: the LSP proxy first, then a second
+    # proxy, each a service of its own on a port that no earlier test used
+    # (a conntrack entry of an earlier connection to the same proxy port
+    # from the same source port makes netfilter change the source port,
+    # and the records are not carried: see "Redirecting with netfilter")
     rules service add p11 port=15011 mark=0x400
+    rules service add p12 port=15012 mark=0x800
     nft_add ip daddr 127.0.0.2 tcp dport 8090 meta mark \& 0x400 == 0 redirect to :15011
     nft_add ip6 daddr ::1 tcp dport 8090 meta mark \& 0x400 == 0 redirect to :15011
-    nft_add ip daddr 127.0.0.2 tcp dport 8090 meta mark \& 0x200 == 0 redirect to :15002
-    nft_add ip6 daddr ::1 tcp dport 8090 meta mark \& 0x200 == 0 redirect to :15002
+    nft_add ip daddr 127.0.0.2 tcp dport 8090 meta mark \& 0x800 == 0 redirect to :15012
+    nft_add ip6 daddr ::1 tcp dport 8090 meta mark \& 0x800 == 0 redirect to :15012
     start nft-lsp-origin.log "$E2E/origin.exe" 127.0.0.2:8090 [::1]:8090
     start nft-lsp.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 15011
-    wait_for nft-lsp-origin.log listening && wait_for nft-lsp.log listening || bad "the LSP proxy did not start"
-    client "nft, lsp then a second proxy, IPv4" 127.0.0.2:8090 --expect nf:15011,nf:15002 --count 20
-    client "nft, lsp then a second proxy, IPv6" [::1]:8090 --expect nf:15011,nf:15002 --count 20
+    start nft-lsp-p12.log "$PROGRAMS/wfpproxy.exe" --name e2e-n12 --quiet 15012
+    wait_for nft-lsp-origin.log listening && wait_for nft-lsp.log listening && wait_for nft-lsp-p12.log listening ||
+        bad "the LSP proxy or the proxy after it did not start"
+    client "nft, lsp then a second proxy, IPv4" 127.0.0.2:8090 --expect nf:15011,nf:15012 --count 20
+    client "nft, lsp then a second proxy, IPv6" [::1]:8090 --expect nf:15011,nf:15012 --count 20
     pkill -f 'lspproxy.exe' 2>/dev/null
 
     # UDP through the same services p1 and p2 (ports and marks), with
