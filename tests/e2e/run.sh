@@ -153,48 +153,50 @@ echo "e2e: the clients of the killed proxy: $(tail -n 1 "$LOGS/client-killed.log
 # UDP flows under rules: ntdll sends the datagrams to the proxy, and the
 # answers come from the original destination, with sendto() and with
 # connect() and send(); a proxy's own flow, which carries its records, is
-# not redirected again by the rule that brought it
-rules add 60-u1 udp 127.0.0.3:47181 -\> 127.0.0.1:47111
-rules add 61-u1v6 udp [::1]:47181 -\> [::1]:47111
-start urule-origin.log "$E2E/udporigin.exe" 127.0.0.3:47181 [::1]:47181
-start urule-p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur1 --quiet --udp 47111
+# not redirected again by the rule that brought it.  Ports below the
+# kernel's ephemeral range (32768 and up): the sockets of earlier flows
+# could hold one of those
+rules add 60-u1 udp 127.0.0.3:27181 -\> 127.0.0.1:27111
+rules add 61-u1v6 udp [::1]:27181 -\> [::1]:27111
+start urule-origin.log "$E2E/udporigin.exe" 127.0.0.3:27181 [::1]:27181
+start urule-p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur1 --quiet --udp 27111
 wait_for urule-origin.log listening && wait_for urule-p1.log listening || bad "the UDP origin or proxy did not start"
-udp_client "rule udp, one proxy, IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111
-udp_client "rule udp, one proxy, IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111
-udp_client "rule udp, connect() and send(), IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111 --connect
-udp_client "rule udp, connect() and send(), IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111 --connect
+udp_client "rule udp, one proxy, IPv4" 127.0.0.3:27181 --flows 20 --count 5 --expect rule:27111
+udp_client "rule udp, one proxy, IPv6" [::1]:27181 --flows 20 --count 5 --expect rule:27111
+udp_client "rule udp, connect() and send(), IPv4" 127.0.0.3:27181 --flows 20 --count 5 --expect rule:27111 --connect
+udp_client "rule udp, connect() and send(), IPv6" [::1]:27181 --flows 20 --count 5 --expect rule:27111 --connect
 # a second destination that the proxy serves, from the same socket: the
 # proxy could not tell the two flows apart
-rules add 64-u3 udp 127.0.0.3:47182 -\> 127.0.0.1:47111
-udp_client "rule udp, a second destination of the proxy from one socket: WSAEADDRINUSE" 127.0.0.3:47181 \
-    --flows 5 --count 2 --expect rule:47111 --also 127.0.0.3:47182
-rules add 62-u2 udp 127.0.0.3:47181 -\> 127.0.0.1:47112
-rules add 63-u2v6 udp [::1]:47181 -\> [::1]:47112
-start urule-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur2 --quiet --udp 47112
+rules add 64-u3 udp 127.0.0.3:27182 -\> 127.0.0.1:27111
+udp_client "rule udp, a second destination of the proxy from one socket: WSAEADDRINUSE" 127.0.0.3:27181 \
+    --flows 5 --count 2 --expect rule:27111 --also 127.0.0.3:27182
+rules add 62-u2 udp 127.0.0.3:27181 -\> 127.0.0.1:27112
+rules add 63-u2v6 udp [::1]:27181 -\> [::1]:27112
+start urule-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-ur2 --quiet --udp 27112
 wait_for urule-p2.log listening || true
-udp_client "rule udp, two proxies, IPv4" 127.0.0.3:47181 --flows 20 --count 5 --expect rule:47111,rule:47112
-udp_client "rule udp, two proxies, IPv6" [::1]:47181 --flows 20 --count 5 --expect rule:47111,rule:47112
-udp_client "rule udp, two proxies, 1000 datagrams over 200 flows" 127.0.0.3:47181 --flows 200 --count 5 \
-    --parallel 20 --expect rule:47111,rule:47112
+udp_client "rule udp, two proxies, IPv4" 127.0.0.3:27181 --flows 20 --count 5 --expect rule:27111,rule:27112
+udp_client "rule udp, two proxies, IPv6" [::1]:27181 --flows 20 --count 5 --expect rule:27111,rule:27112
+udp_client "rule udp, two proxies, 1000 datagrams over 200 flows" 127.0.0.3:27181 --flows 200 --count 5 \
+    --parallel 20 --expect rule:27111,rule:27112
 rules remove 60-u1; rules remove 61-u1v6; rules remove 62-u2; rules remove 63-u2v6; rules remove 64-u3
 
 # the SPI path: a proxy that reaches Winsock only through a layered
 # service provider (wfplsp.dll), which finds the base provider, mswsock.dll,
 # through the catalog; it queries, SETs and connects with WSPIoctl and the
 # rest of the provider's table, the context with a completion routine
-rules add 72-lsp1 tcp 127.0.0.3:47381 -\> 127.0.0.1:47311
-rules add 73-lsp1v6 tcp [::1]:47381 -\> [::1]:47311
-start lsp-origin.log "$E2E/origin.exe" 127.0.0.3:47381 [::1]:47381
-start lsp-p1.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 47311
+rules add 72-lsp1 tcp 127.0.0.3:27381 -\> 127.0.0.1:27311
+rules add 73-lsp1v6 tcp [::1]:27381 -\> [::1]:27311
+start lsp-origin.log "$E2E/origin.exe" 127.0.0.3:27381 [::1]:27381
+start lsp-p1.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 27311
 wait_for lsp-origin.log listening && wait_for lsp-p1.log listening || bad "the LSP proxy did not start: $(cat "$LOGS/lsp-p1.log")"
-client "lsp, one proxy, IPv4" 127.0.0.3:47381 --expect rule:47311 --count 20
-client "lsp, one proxy, IPv6" [::1]:47381 --expect rule:47311 --count 20
-rules add 74-lsp2 tcp 127.0.0.3:47381 -\> 127.0.0.1:47312
-rules add 75-lsp2v6 tcp [::1]:47381 -\> [::1]:47312
-start lsp-p2.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 47312
+client "lsp, one proxy, IPv4" 127.0.0.3:27381 --expect rule:27311 --count 20
+client "lsp, one proxy, IPv6" [::1]:27381 --expect rule:27311 --count 20
+rules add 74-lsp2 tcp 127.0.0.3:27381 -\> 127.0.0.1:27312
+rules add 75-lsp2v6 tcp [::1]:27381 -\> [::1]:27312
+start lsp-p2.log "$E2E/lspproxy.exe" "$(winepath_of "$E2E/wfplsp.dll")" 27312
 wait_for lsp-p2.log listening || true
-client "lsp, two proxies, IPv4" 127.0.0.3:47381 --expect rule:47311,rule:47312 --count 20
-client "lsp, two proxies, IPv6" [::1]:47381 --expect rule:47311,rule:47312 --count 20
+client "lsp, two proxies, IPv4" 127.0.0.3:27381 --expect rule:27311,rule:27312 --count 20
+client "lsp, two proxies, IPv6" [::1]:27381 --expect rule:27311,rule:27312 --count 20
 if grep -q "calls through the layered provider" "$LOGS/lsp-p1.log" &&
    ! grep -q "cannot\|not a redirected\|no redirect context" "$LOGS/lsp-p1.log" "$LOGS/lsp-p2.log"; then
     ok "lsp: every connection went through the layered provider's table ($(tail -n 1 "$LOGS/lsp-p1.log" | sed 's/.*, //'))"
@@ -478,18 +480,18 @@ RULES
     fi
 
     # UDP rules need no privilege: the whole flow as nobody, in nobody's prefix
-    nobody "$nobody_wine" "$PROGRAMS/wfprules.exe" add u9 udp 127.0.0.3:47281 -\> 127.0.0.1:47211 \
+    nobody "$nobody_wine" "$PROGRAMS/wfprules.exe" add u9 udp 127.0.0.3:27281 -\> 127.0.0.1:27211 \
         >>"$LOGS/wfprules.log" 2>&1
-    nobody "$nobody_wine" "$E2E/udporigin.exe" 127.0.0.3:47281 >"$LOGS/nobody-udp-origin.log" 2>&1 &
+    nobody "$nobody_wine" "$E2E/udporigin.exe" 127.0.0.3:27281 >"$LOGS/nobody-udp-origin.log" 2>&1 &
     nobody_origin=$!
-    nobody "$nobody_wine" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody-udp --quiet --udp 47211 \
+    nobody "$nobody_wine" "$PROGRAMS/wfpproxy.exe" --name e2e-nobody-udp --quiet --udp 27211 \
         >"$LOGS/nobody-udp-proxy.log" 2>&1 &
     nobody_udp_proxy=$!
     for i in $(seq 100); do
         grep -q listening "$LOGS/nobody-udp-origin.log" && grep -q listening "$LOGS/nobody-udp-proxy.log" && break
         sleep 0.2
     done
-    if nobody "$nobody_wine" "$E2E/udpclient.exe" 127.0.0.3:47281 --flows 10 --count 2 --expect rule:47211 \
+    if nobody "$nobody_wine" "$E2E/udpclient.exe" 127.0.0.3:27281 --flows 10 --count 2 --expect rule:27211 \
            >"$LOGS/udpclient-nobody-rule.log" 2>&1; then
         ok "rule udp, everything run as nobody: $(tail -n 1 "$LOGS/udpclient-nobody-rule.log" | sed 's/^udpclient: //'), each answer from the original destination"
     else
