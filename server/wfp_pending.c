@@ -85,6 +85,7 @@ void wfp_pending_free( struct wfp_pending *entry )
     if (!entry) return;
     if (entry->link) *entry->link = NULL;
     free( entry->records );
+    free( entry->callout_context );
     free( entry );
 }
 

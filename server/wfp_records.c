@@ -248,7 +248,7 @@ static int get_hop( const uint8_t *p, struct wfp_hop *hop )
     if (!get_endpoint( p + 24, &hop->original_dst )) return 0;
     if (!get_endpoint( p + 24 + ENDPOINT_SIZE, &hop->original_src )) return 0;
     if (hop->original_dst.family != hop->original_src.family) return 0;
-    if (hop->service_kind != WFP_SERVICE_NETFILTER && hop->service_kind != WFP_SERVICE_WINE_RULE) return 0;
+    if (hop->service_kind < WFP_SERVICE_NETFILTER || hop->service_kind > WFP_SERVICE_CALLOUT) return 0;
     return hop->protocol == 6 || hop->protocol == 17;
 }
 

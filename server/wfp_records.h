@@ -76,6 +76,7 @@ enum wfp_service_kind
 {
     WFP_SERVICE_NETFILTER = 1,   /* nftables/iptables redirect or dnat, seen through conntrack */
     WFP_SERVICE_WINE_RULE = 2,   /* a redirection rule kept by the wineserver */
+    WFP_SERVICE_CALLOUT = 3,     /* a callout driver's redirect handle, through fwpkclnt.sys */
 };
 
 struct wfp_endpoint

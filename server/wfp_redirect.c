@@ -69,6 +69,7 @@
 #include "thread.h"
 #include "unicode.h"
 #include "wfp_redirect.h"
+#include "wfp_callout.h"
 #include "wfp_conntrack.h"
 #include "wfp_pending.h"
 #include "wfp_rules.h"
@@ -370,8 +371,8 @@ static void sweep_pending( void *arg )
         sweep_timeout = add_timeout_user( -(timeout_t)SWEEP_INTERVAL_MS * (TICKS_PER_SEC / 1000), sweep_pending, NULL );
 }
 
-static int endpoint_to_unix( const struct wfp_endpoint *endpoint, int family, struct sockaddr *addr,
-                             socklen_t *len, socklen_t max_len )
+int wfp_endpoint_to_unix( const struct wfp_endpoint *endpoint, int family, struct sockaddr *addr,
+                          socklen_t *len, socklen_t max_len )
 {
     if (family == AF_INET && endpoint->family == 4 && max_len >= sizeof(struct sockaddr_in))
     {
@@ -413,21 +414,31 @@ int wfp_redirect_connect( struct wfp_conn **slot, struct process *process, struc
 {
     struct wfp_conn *wfp = *slot;
     const struct wfp_rule *rule = NULL;
+    struct wfp_callout_outcome outcome;
     struct wfp_records records;
-    struct wfp_endpoint dst;
-    int have_records = 0;
+    struct wfp_endpoint original, dst;
+    int have_records = 0, have_original;
     unsigned int i;
 
     if (wfp) wfp->connect_pending = 0;
+    /* a callout driver first: Windows classifies at ALE_CONNECT_REDIRECT */
+    have_original = wfp_endpoint_from_sockaddr( addr, *len, &original );
+    if (!wfp_callout_connect( slot, process, addr, len, max_len, &outcome )) return 0;
+    wfp = *slot;
     load_config( &rules_cache, add_rule );
-    if (!rules_cache.count && !(wfp && wfp->records)) return 1;
-    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst )) return 1;
+    if (!rules_cache.count && !(wfp && wfp->records) && !outcome.service) return 1;
+    if (!have_original || !wfp_endpoint_from_sockaddr( addr, *len, &dst ))
+    {
+        free( outcome.context );
+        return 1;
+    }
 
     /* SET authenticated them */
     if (wfp && wfp->records)
         have_records = wfp_records_read( wfp->records, wfp->records_size, &records ) == WFP_RECORDS_OK;
 
-    for (i = 0; i < rules_cache.count && !rule; i++)
+    /* a connection that a callout redirected is not redirected by a rule too */
+    for (i = 0; i < rules_cache.count && !rule && !outcome.service; i++)
     {
         if (!wfp_rule_matches( &rules[i], IPPROTO_TCP, &dst )) continue;
         /* a flow this service redirected once is not redirected by it again */
@@ -436,8 +447,8 @@ int wfp_redirect_connect( struct wfp_conn **slot, struct process *process, struc
         if (is_rule_target( &rules[i], process )) continue;
         rule = &rules[i];
     }
-    if (!rule && !have_records) return 1;
-    if (rule) get_key();   /* says once why the connection will carry no records */
+    if (!rule && !have_records && !outcome.service) return 1;
+    if (rule || outcome.service) get_key();   /* says once why the connection will carry no records */
 
     /* one process may not fill the table for everybody */
     load_config( &settings_cache, add_setting );
@@ -451,18 +462,26 @@ int wfp_redirect_connect( struct wfp_conn **slot, struct process *process, struc
                      "(MaxConnectionsInFlight); refusing another\n", process->id,
                      wfp_pending_per_process_max( &pending ) );
         set_error( STATUS_INSUFFICIENT_RESOURCES );
+        free( outcome.context );
         return 0;
     }
     if (!(wfp = wfp_conn_get( slot )))
     {
         set_error( STATUS_NO_MEMORY );
+        free( outcome.context );
         return 0;
     }
 
-    wfp->connect_original = dst;
+    wfp->connect_original = outcome.service ? original : dst;
     wfp->connect_destination = dst;
     wfp->connect_rule_service = 0;
-    if (rule && endpoint_to_unix( &rule->redirect_to, addr->sa_family, addr, len, max_len ))
+    free( wfp->connect_context );
+    wfp->connect_callout_service = outcome.service;
+    wfp->connect_context = outcome.context;
+    wfp->connect_context_size = outcome.context_size;
+    if (outcome.service && debug_level)
+        fprintf( stderr, "wfp: a callout redirected a connection from port %u to port %u\n", original.port, dst.port );
+    if (rule && wfp_endpoint_to_unix( &rule->redirect_to, addr->sa_family, addr, len, max_len ))
     {
         if (debug_level) fprintf( stderr, "wfp: rule %s redirects a connection to port %u\n", rule->name, dst.port );
         wfp->connect_destination = rule->redirect_to;
@@ -498,6 +517,12 @@ void wfp_redirect_connected( struct wfp_conn *wfp, struct process *process, int 
     entry->original_dst = wfp->connect_original;
     entry->rule_service = wfp->connect_rule_service;
     entry->rule_context = wfp->connect_rule_context;
+    entry->callout_service = wfp->connect_callout_service;
+    entry->callout_context = wfp->connect_context;
+    entry->callout_context_size = wfp->connect_context_size;
+    wfp->connect_callout_service = 0;
+    wfp->connect_context = NULL;
+    wfp->connect_context_size = 0;
     entry->created_ms = monotonic_ms();
     if (wfp->records && (entry->records = malloc( wfp->records_size )))
     {
@@ -576,7 +601,7 @@ static void resolve_arrival( struct wfp_conn *wfp, const struct wfp_sock_info *s
     struct wfp_pending *entry = wfp->arrival;
     struct wfp_records records;
     struct wfp_endpoint local;
-    struct wfp_hop hops[2];
+    struct wfp_hop hops[3];
     unsigned int count = 0, i;
     enum wfp_store_result result = WFP_STORE_OK;
 
@@ -592,6 +617,17 @@ static void resolve_arrival( struct wfp_conn *wfp, const struct wfp_sock_info *s
         init_hop( &hops[count++], WFP_SERVICE_WINE_RULE, IPPROTO_TCP, entry->rule_service, &entry->original_dst,
                   &entry->source, target );
         wfp->context_none = entry->rule_context == WFP_CONTEXT_NONE;
+    }
+    if (entry->callout_service)
+    {
+        /* the context is the callout's own bytes, or none */
+        init_hop( &hops[count++], WFP_SERVICE_CALLOUT, IPPROTO_TCP, entry->callout_service, &entry->original_dst,
+                  &entry->source, target );
+        free( wfp->context );
+        wfp->context = entry->callout_context;
+        wfp->context_size = entry->callout_context_size;
+        wfp->context_none = !wfp->context;
+        entry->callout_context = NULL;
     }
     if (entry->netfilter && get_local_endpoint( sock->unix_fd, &local ))
     {
@@ -674,8 +710,8 @@ static int endpoint_to_addr( const struct wfp_endpoint *endpoint, union wfp_unix
     union wfp_unix_addr unix_addr;
     socklen_t len;
 
-    return endpoint_to_unix( endpoint, endpoint->family == 4 ? AF_INET : AF_INET6, &unix_addr.addr, &len,
-                             sizeof(unix_addr) ) &&
+    return wfp_endpoint_to_unix( endpoint, endpoint->family == 4 ? AF_INET : AF_INET6, &unix_addr.addr, &len,
+                                 sizeof(unix_addr) ) &&
            wfp_addr_from_unix( addr, &unix_addr.addr, len );
 }
 
@@ -755,11 +791,18 @@ static struct wfp_conn *connection_state( struct wfp_conn **slot, const struct w
 /* A context describes the redirection that brought an accepted connection
  * here; an outbound socket's records have none.  Returns its size, 0 if
  * there is none. */
-static data_size_t make_context( const struct wfp_conn *wfp, uint8_t context[WFP_CONTEXT_DEFAULT_SIZE] )
+static data_size_t make_context( const struct wfp_conn *wfp, uint8_t context[WFP_CONTEXT_DEFAULT_SIZE],
+                                  const uint8_t **data )
 {
     struct wfp_hop hop;
 
+    *data = context;
     if (!wfp->inbound || wfp->context_none || !wfp_conn_last_hop( wfp, &hop )) return 0;
+    if (hop.service_kind == WFP_SERVICE_CALLOUT)
+    {
+        *data = wfp->context;
+        return wfp->context ? wfp->context_size : 0;
+    }
     return wfp_context_default( &hop, context, WFP_CONTEXT_DEFAULT_SIZE );
 }
 
@@ -819,7 +862,7 @@ static const void *query_data( struct wfp_conn **slot, const struct wfp_sock_inf
                                data_size_t *size )
 {
     struct wfp_conn *wfp;
-    const uint8_t *key;
+    const uint8_t *key, *data;
 
     if (!(wfp = connection_state( slot, sock, &key, process ))) return NULL;
     if (!wfp->records)
@@ -836,14 +879,14 @@ static const void *query_data( struct wfp_conn **slot, const struct wfp_sock_inf
         return wfp->records;
     }
 
-    if (!(*size = make_context( wfp, context )))
+    if (!(*size = make_context( wfp, context, &data )))
     {
         set_error( STATUS_FWP_NOT_FOUND );
         return NULL;
     }
     /* a proxy may want only the original destination */
     if (sock->type == WS_SOCK_STREAM) mark_asked_port( sock->unix_fd );
-    return context;
+    return data;
 }
 
 /* After an accept: the records of a connection that a Wine process of
@@ -871,6 +914,7 @@ void *wfp_redirect_accept_output( struct wfp_conn **slot, const struct wfp_sock_
     uint8_t context[WFP_CONTEXT_DEFAULT_SIZE];
     struct afd_wfp_accept_output *output = NULL;
     unsigned int error = get_error();
+    const uint8_t *context_data;
     data_size_t context_size;
     struct wfp_conn *wfp;
     const uint8_t *key;
@@ -887,12 +931,19 @@ void *wfp_redirect_accept_output( struct wfp_conn **slot, const struct wfp_sock_
         wfp->records_size <= WFP_RECORDS_MAX_SIZE &&
         (output = malloc( sizeof(*output) )))
     {
-        context_size = make_context( wfp, context );
+        context_size = make_context( wfp, context, &context_data );
+        if (wfp->records_size + context_size > WINE_AFD_WFP_ACCEPT_DATA_MAX)
+        {
+            /* a callout's long context: the queries ask for it */
+            free( output );
+            set_error( error );
+            return NULL;
+        }
         output->handle = handle;
         output->records_size = wfp->records_size;
         output->context_size = context_size;
         memcpy( output->data, wfp->records, wfp->records_size );
-        memcpy( output->data + wfp->records_size, context, context_size );
+        memcpy( output->data + wfp->records_size, context_data, context_size );
         *size = offsetof( struct afd_wfp_accept_output, data[wfp->records_size + context_size] );
     }
     /* whatever failed, the accept itself succeeded */
@@ -1113,7 +1164,7 @@ static int have_udp_rules(void)
 }
 
 /* a SOCKADDR_IN or SOCKADDR_IN6 that ntdll passed on */
-static int endpoint_from_win( const BYTE *win, size_t size, struct wfp_endpoint *endpoint )
+int wfp_endpoint_from_win( const BYTE *win, size_t size, struct wfp_endpoint *endpoint )
 {
     union { struct sockaddr addr; struct sockaddr_in in; struct sockaddr_in6 in6; } addr;
 
@@ -1209,7 +1260,7 @@ static void udp_redirect( struct wfp_conn **slot, const struct wfp_sock_info *so
         return;
     }
     if (sock->type != WS_SOCK_DGRAM || (sock->family != WS_AF_INET && sock->family != WS_AF_INET6) ||
-        !endpoint_from_win( params->destination, sizeof(params->destination), &dst ))
+        !wfp_endpoint_from_win( params->destination, sizeof(params->destination), &dst ))
     {
         reply_udp_redirect( async, 0, NULL, sock );
         return;
@@ -1391,5 +1442,5 @@ int wfp_redirect_ioctl( struct wfp_conn **slot, const struct wfp_sock_info *sock
         udp_redirect( slot, sock, process, async );
         return 1;
     }
-    return 0;
+    return wfp_callout_ioctl( slot, sock, code, async );
 }

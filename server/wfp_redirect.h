@@ -36,6 +36,9 @@ extern int wfp_redirect_connect( struct wfp_conn **wfp, struct process *process,
 extern void wfp_redirect_connected( struct wfp_conn *wfp, struct process *process, int unix_fd,
                                     const struct sockaddr *local, socklen_t len );
 extern void wfp_redirect_accepted( struct wfp_conn **wfp, int unix_fd );
+extern int wfp_endpoint_to_unix( const struct wfp_endpoint *endpoint, int family, struct sockaddr *addr,
+                                 socklen_t *len, socklen_t max_len );
+extern int wfp_endpoint_from_win( const BYTE *win, size_t size, struct wfp_endpoint *endpoint );
 extern void wfp_redirect_settle( struct wfp_conn **wfp, const struct wfp_sock_info *sock, struct process *process );
 extern void *wfp_redirect_accept_output( struct wfp_conn **wfp, const struct wfp_sock_info *sock, uint16_t port,
                                          struct process *process, obj_handle_t handle, data_size_t max_size,

@@ -155,10 +155,15 @@ void wfp_udp_note_free( struct wfp_conn *wfp, struct wfp_udp_note *note )
 
 /* An accept into a socket starts from here; a UDP socket's notes stay
  * with it. */
+void (*wfp_conn_free_hook)( struct wfp_conn *wfp );
+
 void wfp_conn_reset( struct wfp_conn *wfp )
 {
     struct wfp_udp_note *notes = wfp->udp_notes;
 
+    if ((wfp->callout_client || wfp->callout_request) && wfp_conn_free_hook) wfp_conn_free_hook( wfp );
+    free( wfp->connect_context );
+    free( wfp->context );
     wfp_pending_free( wfp->arrival );
     wfp_pending_orphan( wfp->note );
     drop_readers( wfp );

@@ -43,6 +43,8 @@
 
 struct wfp_pending;
 struct wfp_udp_note;
+struct callout_client;
+struct classify_request;
 
 /* Redirect state of one socket.  Sockets that nobody asks about, that
  * carry no records and that no rule redirected have none: the
@@ -64,7 +66,18 @@ struct wfp_conn
     struct wfp_pending *note;           /* the note this connecting socket left, while it is kept */
     struct wfp_readers *readers;        /* other processes that asked for the records */
     struct wfp_udp_note *udp_notes;     /* a UDP socket's flows that rules redirected, newest first */
+    /* callout drivers (wfp_callout.c) */
+    uint16_t     connect_callout_service;   /* the callout that redirected this connect(), or 0 */
+    uint8_t     *connect_context;       /* and the context it gave, for the note */
+    uint16_t     connect_context_size;
+    uint8_t     *context;               /* an accepted connection's context from a callout */
+    uint16_t     context_size;
+    struct callout_client *callout_client;      /* an engine socket's */
+    struct classify_request *callout_request;   /* a connect() the callouts are asked about */
 };
+
+/* the wineserver's, for the state of callout drivers; NULL in the tests */
+extern void (*wfp_conn_free_hook)( struct wfp_conn *wfp );
 
 /* Processes other than the redirect target that were handed the accepted
  * socket (WSADuplicateSocket, DuplicateHandle) and asked for its records:

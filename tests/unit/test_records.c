@@ -371,7 +371,7 @@ static void test_bad_fields( void **state )
         make_records( &records, 1 );
         switch (i)
         {
-        case 0: records.hops[0].service_kind = 3; break;
+        case 0: records.hops[0].service_kind = 4; break;
         case 1: records.hops[0].protocol = 1; break;
         case 2: records.hops[0].original_dst.family = 5; break;
         case 3: records.hops[0].original_src.family = 4; break;   /* mixed families */
