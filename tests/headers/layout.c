@@ -1,0 +1,379 @@
+/*
+ * Compile-time layout checks of include/ddk/fwpsk.h and fwpmk.h
+ *
+ * Copyright 2026 The wine-wfp authors
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Lesser General Public
+ * License as published by the Free Software Foundation; either
+ * version 2.1 of the License, or (at your option) any later version.
+ *
+ * This library is distributed in the hope that it will be useful,
+ * but WITHOUT ANY WARRANTY; without even the implied warranty of
+ * MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU
+ * Lesser General Public License for more details.
+ *
+ * You should have received a copy of the GNU Lesser General Public
+ * License along with this library; if not, write to the Free Software
+ * Foundation, Inc., 51 Franklin St, Fifth Floor, Boston, MA 02110-1301, USA
+ */
+
+/*
+ * Nothing here runs: tests/headers/check.sh compiles this file with
+ * -fsyntax-only for x86_64 and i386 PE, the way Wine builds the drivers of
+ * dlls/ntoskrnl.exe/tests.  The numbers are Windows' (MSVC) layouts,
+ * worked out by hand from the member types and order that the WDK
+ * documentation and kit headers give (sources listed at the top of
+ * fwpsk.h and fwpmk.h), with UINT64 8-byte aligned on i386 as in the
+ * Microsoft ABI.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "ntstatus.h"
+#define WIN32_NO_STATUS
+#include "windef.h"
+#include "winbase.h"
+#include "winternl.h"
+#include "ddk/wdm.h"
+#include "ddk/fwpsk.h"
+#include "ddk/fwpmk.h"
+
+#define CHECK(e) _Static_assert(e, #e)
+#define CHECK_OFFSET(type, field, off) CHECK(offsetof(type, field) == (off))
+#define CHECK_SIZE(type, size) CHECK(sizeof(type) == (size))
+#define CHECK_FIELD_SIZE(type, field, size) CHECK(sizeof(((type *)0)->field) == (size))
+
+/* building blocks from Wine's own headers */
+CHECK_SIZE(SOCKADDR_STORAGE, 128);
+CHECK_SIZE(SCOPE_ID, 4);
+CHECK_SIZE(SOCKADDR_INET, 28);
+CHECK_SIZE(IP_ADDRESS_PREFIX, 32);
+CHECK_OFFSET(IP_ADDRESS_PREFIX, PrefixLength, 28);
+CHECK_SIZE(GUID, 16);
+
+/* fwptypes: the FWP_VALUE0 union holds no member wider than a pointer or
+ * a UINT32 (64-bit values are passed by pointer), so it is 8 bytes on i386 */
+#ifdef _WIN64
+CHECK_SIZE(FWP_VALUE0, 16);
+CHECK_OFFSET(FWP_VALUE0, uint8, 8);
+CHECK_SIZE(FWP_CONDITION_VALUE0, 16);
+CHECK_OFFSET(FWP_CONDITION_VALUE0, rangeValue, 8);
+CHECK_SIZE(FWP_RANGE0, 32);
+#else
+CHECK_SIZE(FWP_VALUE0, 8);
+CHECK_OFFSET(FWP_VALUE0, uint8, 4);
+CHECK_SIZE(FWP_CONDITION_VALUE0, 8);
+CHECK_OFFSET(FWP_CONDITION_VALUE0, rangeValue, 4);
+CHECK_SIZE(FWP_RANGE0, 16);
+#endif
+CHECK_SIZE(FWP_V4_ADDR_AND_MASK, 8);
+CHECK_SIZE(FWP_V6_ADDR_AND_MASK, 17);
+
+CHECK(FWP_BYTE_ARRAY6_TYPE == 18);
+CHECK(FWP_SINGLE_DATA_TYPE_MAX == 0xff);
+CHECK(FWP_V4_ADDR_MASK == 0x100);
+CHECK(FWP_V6_ADDR_MASK == 0x101);
+CHECK(FWP_RANGE_TYPE == 0x102);
+CHECK(FWP_MATCH_NOT_PREFIX == 12);
+CHECK(FWP_DIRECTION_INBOUND == 1);
+CHECK(FWP_ACTION_BLOCK == 0x1001);
+CHECK(FWP_ACTION_PERMIT == 0x1002);
+CHECK(FWP_ACTION_CALLOUT_TERMINATING == 0x5003);
+CHECK(FWP_ACTION_CALLOUT_INSPECTION == 0x6004);
+CHECK(FWP_ACTION_CALLOUT_UNKNOWN == 0x4005);
+CHECK(FWP_ACTION_CONTINUE == 0x2006);
+CHECK(FWP_CONDITION_FLAG_IS_LOOPBACK == 0x1);
+CHECK(FWP_CONDITION_FLAG_IS_REAUTHORIZE == 0x4);
+CHECK(FWP_CONDITION_FLAG_IS_CONNECTION_REDIRECTED == 0x100000);
+CHECK(FWP_CONDITION_FLAG_IS_PROXY_CONNECTION == 0x200000);
+CHECK(FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW == 0x1);
+CHECK(FWP_CALLOUT_FLAG_ALLOW_RECLASSIFY == 0x10);
+
+/* fwpstypes */
+CHECK_OFFSET(FWPS_FILTER_CONDITION0, fieldId, 0);
+CHECK_OFFSET(FWPS_FILTER_CONDITION0, reserved, 2);
+CHECK_OFFSET(FWPS_FILTER_CONDITION0, matchType, 4);
+CHECK_OFFSET(FWPS_FILTER_CONDITION0, conditionValue, 8);
+#ifdef _WIN64
+CHECK_SIZE(FWPS_INCOMING_VALUE0, 16);
+CHECK_SIZE(FWPS_FILTER_CONDITION0, 24);
+#else
+CHECK_SIZE(FWPS_INCOMING_VALUE0, 8);
+CHECK_SIZE(FWPS_FILTER_CONDITION0, 16);
+#endif
+CHECK_SIZE(FWPS_ACTION0, 8);
+CHECK_OFFSET(FWPS_DISCARD_METADATA0, discardReason, 4);
+CHECK_OFFSET(FWPS_DISCARD_METADATA0, filterId, 8);
+CHECK_SIZE(FWPS_DISCARD_METADATA0, 16);
+CHECK_OFFSET(FWPS_INBOUND_FRAGMENT_METADATA0, fragmentOffset, 4);
+CHECK_OFFSET(FWPS_INBOUND_FRAGMENT_METADATA0, fragmentLength, 8);
+CHECK_SIZE(FWPS_INBOUND_FRAGMENT_METADATA0, 12);
+CHECK_OFFSET(FWPS_CLASSIFY_OUT0, actionType, 0);
+CHECK_OFFSET(FWPS_CLASSIFY_OUT0, outContext, 8);
+CHECK_OFFSET(FWPS_CLASSIFY_OUT0, filterId, 16);
+CHECK_OFFSET(FWPS_CLASSIFY_OUT0, rights, 24);
+CHECK_OFFSET(FWPS_CLASSIFY_OUT0, flags, 28);
+CHECK_OFFSET(FWPS_CLASSIFY_OUT0, reserved, 32);
+CHECK_SIZE(FWPS_CLASSIFY_OUT0, 40);
+
+/* FWPS_FILTER0..3 differ only in the type of the providerContext pointer */
+#ifdef _WIN64
+#define CHECK_FILTER(type) \
+    CHECK_OFFSET(type, filterId, 0); CHECK_OFFSET(type, weight, 8); \
+    CHECK_OFFSET(type, subLayerWeight, 24); CHECK_OFFSET(type, flags, 26); \
+    CHECK_OFFSET(type, numFilterConditions, 28); CHECK_OFFSET(type, filterCondition, 32); \
+    CHECK_OFFSET(type, action, 40); CHECK_OFFSET(type, context, 48); \
+    CHECK_OFFSET(type, providerContext, 56); CHECK_SIZE(type, 64)
+#else
+#define CHECK_FILTER(type) \
+    CHECK_OFFSET(type, filterId, 0); CHECK_OFFSET(type, weight, 8); \
+    CHECK_OFFSET(type, subLayerWeight, 16); CHECK_OFFSET(type, flags, 18); \
+    CHECK_OFFSET(type, numFilterConditions, 20); CHECK_OFFSET(type, filterCondition, 24); \
+    CHECK_OFFSET(type, action, 28); CHECK_OFFSET(type, context, 40); \
+    CHECK_OFFSET(type, providerContext, 48); CHECK_SIZE(type, 56)
+#endif
+CHECK_FILTER(FWPS_FILTER0);
+CHECK_FILTER(FWPS_FILTER1);
+CHECK_FILTER(FWPS_FILTER2);
+CHECK_FILTER(FWPS_FILTER3);
+
+CHECK_OFFSET(FWPS_INCOMING_VALUES0, layerId, 0);
+CHECK_OFFSET(FWPS_INCOMING_VALUES0, valueCount, 4);
+CHECK_OFFSET(FWPS_INCOMING_VALUES0, incomingValue, 8);
+#ifdef _WIN64
+CHECK_SIZE(FWPS_INCOMING_VALUES0, 16);
+#else
+CHECK_SIZE(FWPS_INCOMING_VALUES0, 12);
+#endif
+
+/* FWPS_INCOMING_METADATA_VALUES0: every member, { x86_64, i386 } */
+#ifdef _WIN64
+#define MD(field, off64, off32) CHECK_OFFSET(FWPS_INCOMING_METADATA_VALUES0, field, off64)
+#else
+#define MD(field, off64, off32) CHECK_OFFSET(FWPS_INCOMING_METADATA_VALUES0, field, off32)
+#endif
+MD(currentMetadataValues,       0,   0);
+MD(flags,                       4,   4);
+MD(reserved,                    8,   8);
+MD(discardMetadata,            16,  16);
+MD(flowHandle,                 32,  32);
+MD(ipHeaderSize,               40,  40);
+MD(transportHeaderSize,        44,  44);
+MD(processPath,                48,  48);
+MD(token,                      56,  56);
+MD(processId,                  64,  64);
+MD(sourceInterfaceIndex,       72,  72);
+MD(destinationInterfaceIndex,  76,  76);
+MD(compartmentId,              80,  80);
+MD(fragmentMetadata,           84,  84);
+MD(pathMtu,                    96,  96);
+MD(completionHandle,          104, 100);
+MD(transportEndpointHandle,   112, 104);
+MD(remoteScopeId,             120, 112);
+MD(controlData,               128, 116);
+MD(controlDataLength,         136, 120);
+MD(packetDirection,           140, 124);
+MD(headerIncludeHeader,       144, 128);
+MD(headerIncludeHeaderLength, 152, 132);
+MD(destinationPrefix,         156, 136);
+MD(frameLength,               188, 168);
+MD(parentEndpointHandle,      192, 176);
+MD(icmpIdAndSequence,         200, 184);
+MD(localRedirectTargetPID,    204, 188);
+MD(originalDestination,       208, 192);
+MD(redirectRecords,           216, 196);
+/* Windows 8 additions after redirectRecords */
+MD(currentL2MetadataValues,   224, 200);
+MD(l2Flags,                   228, 204);
+MD(ethernetMacHeaderSize,     232, 208);
+MD(wiFiOperationMode,         236, 212);
+MD(vSwitchSourcePortId,       240, 216);
+MD(vSwitchSourceNicIndex,     244, 220);
+MD(vSwitchDestinationPortId,  248, 224);
+MD(vSwitchPacketContext,      256, 228);
+MD(subProcessTag,             264, 232);
+MD(reserved1,                 272, 240);
+#ifdef _WIN64
+CHECK_SIZE(FWPS_INCOMING_METADATA_VALUES0, 280);
+#else
+CHECK_SIZE(FWPS_INCOMING_METADATA_VALUES0, 248);
+#endif
+#undef MD
+
+/* member widths the offsets above cannot show */
+CHECK_FIELD_SIZE(FWPS_INCOMING_METADATA_VALUES0, processId, 8);
+CHECK_FIELD_SIZE(FWPS_INCOMING_METADATA_VALUES0, localRedirectTargetPID, 4);
+CHECK_FIELD_SIZE(FWPS_INCOMING_METADATA_VALUES0, redirectRecords, sizeof(void *));
+CHECK_FIELD_SIZE(FWPS_INCOMING_METADATA_VALUES0, frameLength, 2);
+CHECK_FIELD_SIZE(FWPS_INCOMING_METADATA_VALUES0, vSwitchSourceNicIndex, 2);
+CHECK_FIELD_SIZE(FWPS_CONNECT_REQUEST0, portReservationToken, 8);
+CHECK_FIELD_SIZE(FWPS_CONNECT_REQUEST0, localRedirectTargetPID, 4);
+CHECK_FIELD_SIZE(FWPS_CONNECT_REQUEST0, modifierFilterId, 8);
+CHECK_FIELD_SIZE(FWPS_CONNECT_REQUEST0, localRedirectContextSize, sizeof(void *));
+CHECK_FIELD_SIZE(FWPS_CLASSIFY_OUT0, actionType, 4);
+CHECK_FIELD_SIZE(FWPS_INCOMING_VALUES0, layerId, 2);
+
+/* FWPS_CONNECT_REQUEST0 and FWPS_BIND_REQUEST0 */
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localAddressAndPort, 0);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, remoteAddressAndPort, 128);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, portReservationToken, 256);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectTargetPID, 264);
+CHECK_OFFSET(FWPS_BIND_REQUEST0, localAddressAndPort, 0);
+CHECK_OFFSET(FWPS_BIND_REQUEST0, portReservationToken, 128);
+CHECK_OFFSET(FWPS_BIND_REQUEST0, previousVersion, 136);
+CHECK_OFFSET(FWPS_BIND_REQUEST0, modifierFilterId, 144);
+CHECK_SIZE(FWPS_BIND_REQUEST0, 152);
+#ifdef _WIN64
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, previousVersion, 272);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, modifierFilterId, 280);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectHandle, 288);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectContext, 296);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectContextSize, 304);
+CHECK_SIZE(FWPS_CONNECT_REQUEST0, 312);
+#else
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, previousVersion, 268);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, modifierFilterId, 272);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectHandle, 280);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectContext, 284);
+CHECK_OFFSET(FWPS_CONNECT_REQUEST0, localRedirectContextSize, 288);
+CHECK_SIZE(FWPS_CONNECT_REQUEST0, 296);
+#endif
+
+/* FWPS_CALLOUT0..3: GUID, UINT32, three function pointers */
+#ifdef _WIN64
+#define CHECK_CALLOUT(type) CHECK_OFFSET(type, flags, 16); CHECK_OFFSET(type, classifyFn, 24); \
+    CHECK_OFFSET(type, notifyFn, 32); CHECK_OFFSET(type, flowDeleteFn, 40); CHECK_SIZE(type, 48)
+#else
+#define CHECK_CALLOUT(type) CHECK_OFFSET(type, flags, 16); CHECK_OFFSET(type, classifyFn, 20); \
+    CHECK_OFFSET(type, notifyFn, 24); CHECK_OFFSET(type, flowDeleteFn, 28); CHECK_SIZE(type, 32)
+#endif
+CHECK_CALLOUT(FWPS_CALLOUT0);
+CHECK_CALLOUT(FWPS_CALLOUT1);
+CHECK_CALLOUT(FWPS_CALLOUT2);
+CHECK_CALLOUT(FWPS_CALLOUT3);
+
+/* fwpmtypes structures a callout driver fills in */
+#ifdef _WIN64
+CHECK_OFFSET(FWPM_SESSION0, flags, 32);
+CHECK_OFFSET(FWPM_SESSION0, kernelMode, 64);
+CHECK_SIZE(FWPM_SESSION0, 72);
+CHECK_OFFSET(FWPM_CALLOUT0, applicableLayer, 64);
+CHECK_OFFSET(FWPM_CALLOUT0, calloutId, 80);
+CHECK_SIZE(FWPM_CALLOUT0, 88);
+CHECK_OFFSET(FWPM_FILTER0, layerKey, 64);
+CHECK_OFFSET(FWPM_FILTER0, weight, 96);
+CHECK_OFFSET(FWPM_FILTER0, action, 128);
+CHECK_OFFSET(FWPM_FILTER0, rawContext, 152);
+CHECK_OFFSET(FWPM_FILTER0, filterId, 176);
+CHECK_SIZE(FWPM_FILTER0, 200);
+CHECK_SIZE(FWPM_FILTER_CONDITION0, 40);
+#else
+CHECK_OFFSET(FWPM_SESSION0, flags, 24);
+CHECK_OFFSET(FWPM_SESSION0, kernelMode, 44);
+CHECK_SIZE(FWPM_SESSION0, 48);
+CHECK_OFFSET(FWPM_CALLOUT0, applicableLayer, 40);
+CHECK_OFFSET(FWPM_CALLOUT0, calloutId, 56);
+CHECK_SIZE(FWPM_CALLOUT0, 60);
+CHECK_OFFSET(FWPM_FILTER0, layerKey, 40);
+CHECK_OFFSET(FWPM_FILTER0, weight, 72);
+CHECK_OFFSET(FWPM_FILTER0, action, 88);
+CHECK_OFFSET(FWPM_FILTER0, rawContext, 112);
+CHECK_OFFSET(FWPM_FILTER0, filterId, 136);
+CHECK_SIZE(FWPM_FILTER0, 152);
+CHECK_SIZE(FWPM_FILTER_CONDITION0, 28);
+#endif
+CHECK_SIZE(FWPM_ACTION0, 20);
+
+/* layer and field numbers */
+CHECK(FWPS_LAYER_ALE_AUTH_CONNECT_V4 == 48);
+CHECK(FWPS_LAYER_ALE_AUTH_CONNECT_V6 == 50);
+CHECK(FWPS_LAYER_ALE_FLOW_ESTABLISHED_V4 == 52);
+CHECK(FWPS_LAYER_INBOUND_MAC_FRAME_NATIVE == 58);
+CHECK(FWPS_LAYER_ALE_ENDPOINT_CLOSURE_V6 == 65);
+CHECK(FWPS_LAYER_ALE_CONNECT_REDIRECT_V4 == 66);
+CHECK(FWPS_LAYER_ALE_CONNECT_REDIRECT_V6 == 67);
+CHECK(FWPS_LAYER_ALE_BIND_REDIRECT_V4 == 68);
+CHECK(FWPS_LAYER_ALE_BIND_REDIRECT_V6 == 69);
+CHECK(FWPS_LAYER_STREAM_PACKET_V4 == 70);
+CHECK(FWPS_LAYER_EGRESS_VSWITCH_TRANSPORT_V6 == 77);
+CHECK(FWPS_LAYER_OUTBOUND_NETWORK_CONNECTION_POLICY_V6 == 86);
+CHECK(FWPS_LAYER_IPSEC_KM_DEMUX_V4 == 87);
+CHECK(FWPS_LAYER_KM_AUTHORIZATION == 98);
+CHECK(FWPS_BUILTIN_LAYER_MAX == 99);
+
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_ALE_APP_ID == 0);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_IP_LOCAL_ADDRESS == 2);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_IP_LOCAL_PORT == 4);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_IP_PROTOCOL == 5);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_IP_REMOTE_ADDRESS == 6);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_IP_REMOTE_PORT == 8);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_FLAGS == 9);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_COMPARTMENT_ID == 13);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V4_MAX == 14);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V6_IP_REMOTE_ADDRESS == 6);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V6_IP_REMOTE_PORT == 8);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V6_FLAGS == 9);
+CHECK(FWPS_FIELD_ALE_CONNECT_REDIRECT_V6_MAX == 14);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V4_IP_REMOTE_ADDRESS == 6);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V4_IP_REMOTE_PORT == 7);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V4_FLAGS == 12);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V4_INTERFACE_QUARANTINE_EPOCH == 31);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V4_COMPARTMENT_ID == 36);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V4_MAX == 41);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V6_FLAGS == 12);
+CHECK(FWPS_FIELD_ALE_AUTH_CONNECT_V6_MAX == 41);
+CHECK(FWPS_FIELD_ALE_BIND_REDIRECT_V4_FLAGS == 6);
+CHECK(FWPS_FIELD_ALE_BIND_REDIRECT_V4_MAX == 10);
+
+/* metadata field bits */
+CHECK(FWPS_METADATA_FIELD_FLOW_HANDLE == 0x2);
+CHECK(FWPS_METADATA_FIELD_PROCESS_PATH == 0x8);
+CHECK(FWPS_METADATA_FIELD_PROCESS_ID == 0x20);
+CHECK(FWPS_METADATA_FIELD_COMPLETION_HANDLE == 0x4000);
+CHECK(FWPS_METADATA_FIELD_TRANSPORT_ENDPOINT_HANDLE == 0x8000);
+CHECK(FWPS_METADATA_FIELD_PACKET_DIRECTION == 0x40000);
+CHECK(FWPS_METADATA_FIELD_PARENT_ENDPOINT_HANDLE == 0x4000000);
+CHECK(FWPS_METADATA_FIELD_LOCAL_REDIRECT_TARGET_PID == 0x10000000);
+CHECK(FWPS_METADATA_FIELD_ORIGINAL_DESTINATION == 0x20000000);
+CHECK(FWPS_METADATA_FIELD_REDIRECT_RECORD_HANDLE == 0x40000000);
+CHECK(FWPS_METADATA_FIELD_SUB_PROCESS_TAG == 0x80000000);
+
+/* redirection, classify and filter constants */
+CHECK(FWPS_CONNECTION_NOT_REDIRECTED == 0);
+CHECK(FWPS_CONNECTION_REDIRECTED_BY_SELF == 1);
+CHECK(FWPS_CONNECTION_REDIRECTED_BY_OTHER == 2);
+CHECK(FWPS_CONNECTION_PREVIOUSLY_REDIRECTED_BY_SELF == 3);
+CHECK(FWPS_CONNECTION_REDIRECT_STATE_MAX == 4);
+CHECK(FWPS_CLASSIFY_FLAG_REAUTHORIZE_IF_MODIFIED_BY_OTHERS == 1);
+CHECK(FWPS_RIGHT_ACTION_WRITE == 1);
+CHECK(FWPS_CLASSIFY_OUT_FLAG_ABSORB == 1);
+CHECK(FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT == 1);
+CHECK(FWPS_FILTER_FLAG_PERMIT_IF_CALLOUT_UNREGISTERED == 2);
+CHECK(FWPS_CALLOUT_NOTIFY_ADD_FILTER_POST_COMMIT == 2);
+CHECK(FWPS_DISCARD_MODULE_GENERAL == 2);
+CHECK(FWPM_SESSION_FLAG_DYNAMIC == 1);
+CHECK(FWPM_FILTER_FLAG_HAS_PROVIDER_CONTEXT == 4);
+CHECK(FWPM_CALLOUT_FLAG_USES_PROVIDER_CONTEXT == 0x20000);
+
+/* the macro tests all requested bits */
+static const FWPS_INCOMING_METADATA_VALUES0 md = { FWPS_METADATA_FIELD_PROCESS_ID | FWPS_METADATA_FIELD_FLOW_HANDLE };
+CHECK(sizeof(FWPS_IS_METADATA_FIELD_PRESENT(&md, FWPS_METADATA_FIELD_PROCESS_ID)) == sizeof(int));
+
+/* the callback typedefs are NTAPI (__stdcall on i386) */
+static void NTAPI classify3(const FWPS_INCOMING_VALUES0 *values, const FWPS_INCOMING_METADATA_VALUES0 *meta,
+        void *layer_data, const void *context, const FWPS_FILTER3 *filter, UINT64 flow_context,
+        FWPS_CLASSIFY_OUT0 *out)
+{
+}
+static NTSTATUS NTAPI notify3(FWPS_CALLOUT_NOTIFY_TYPE type, const GUID *key, FWPS_FILTER3 *filter)
+{
+    return STATUS_SUCCESS;
+}
+static void NTAPI flow_delete(UINT16 layer, UINT32 callout, UINT64 flow_context)
+{
+}
+
+const FWPS_CALLOUT3 layout_callout3 = { {0}, 0, classify3, notify3, flow_delete };
+const void *layout_refs[] = { &md };
