@@ -525,8 +525,8 @@ int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct
     struct wfp_conn *wfp;
 
     memset( outcome, 0, sizeof(*outcome) );
-    if (!engine_ready || !wfp_engine_layer_count( &engine, WFP_LAYER_CONNECT_REDIRECT_V4 ) +
-                         wfp_engine_layer_count( &engine, WFP_LAYER_CONNECT_REDIRECT_V6 ))
+    if (!engine_ready || !(wfp_engine_layer_count( &engine, WFP_LAYER_CONNECT_REDIRECT_V4 ) +
+                           wfp_engine_layer_count( &engine, WFP_LAYER_CONNECT_REDIRECT_V6 )))
     {
         if (*slot && (*slot)->callout_request) free_request( (*slot)->callout_request );
         return 1;

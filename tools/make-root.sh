@@ -10,11 +10,13 @@
 #   lib/wine/wineserver, wineserver64        our server (wrapper as in Debian)
 #   lib/x86_64-linux-gnu/wine/x86_64-unix    ntdll.so ours, the rest linked; ntdll.so.system
 #                                            the installed ntdll.so's size and time
-#   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll and mswsock.dll ours, the rest linked
+#   lib/x86_64-linux-gnu/wine/x86_64-windows ws2_32.dll, mswsock.dll and fwpkclnt.sys ours,
+#                                            the rest linked
 # and with --wine32, for 32-bit programs, from wine32:i386's files:
 #   lib/wine/wine                            copy of the 32-bit loader
 #   lib/i386-linux-gnu/wine/i386-unix        ntdll.so copied, the rest linked
-#   lib/i386-linux-gnu/wine/i386-windows     ws2_32.dll ours, the rest linked
+#   lib/i386-linux-gnu/wine/i386-windows     ws2_32.dll ours (and mswsock.dll and fwpkclnt.sys
+#                                            where that build made them), the rest linked
 #   share/wine                               link to the installed data
 #   programs/                                wine-wfp's Windows programs
 #
@@ -98,18 +100,24 @@ pe_dll()
 }
 
 # windows_dir DEST_DLLDIR SYSTEM_DLLDIR ARCH WS2_32: the PE side, our
-# ws2_32.dll, and the mswsock.dll (the base provider's SPI) that the same
-# Wine build tree made next to it, where it made one; links to the rest
+# ws2_32.dll, and the modules that the same Wine build tree made next to
+# it, where it made them: mswsock.dll (the base provider's SPI) and
+# fwpkclnt.sys (the WFP kernel client library that callout drivers
+# import; stock Wine has none, and its loader finds it here as a
+# builtin); links to the rest
 windows_dir()
 {
-    _mswsock=${4%/dlls/ws2_32/*}/dlls/mswsock/$3-windows/mswsock.dll
+    _tree=${4%/dlls/ws2_32/*}
+    _ours="ws2_32.dll"
+    for _m in mswsock/mswsock.dll fwpkclnt.sys/fwpkclnt.sys; do
+        test -f "$_tree/dlls/${_m%/*}/$3-windows/${_m#*/}" && _ours="$_ours ${_m#*/}"
+    done
     mkdir -p "$1/$3-windows"
-    if test -f "$_mswsock"; then
-        link_dir "$2/$3-windows" "$1/$3-windows" "ws2_32.dll mswsock.dll"
-        pe_dll "$1/$3-windows" mswsock.dll "$_mswsock"
-    else
-        link_dir "$2/$3-windows" "$1/$3-windows" "ws2_32.dll"
-    fi
+    link_dir "$2/$3-windows" "$1/$3-windows" "$_ours"
+    for _m in mswsock/mswsock.dll fwpkclnt.sys/fwpkclnt.sys; do
+        _f=$_tree/dlls/${_m%/*}/$3-windows/${_m#*/}
+        test -f "$_f" && pe_dll "$1/$3-windows" "${_m#*/}" "$_f"
+    done
     pe_dll "$1/$3-windows" ws2_32.dll "$4"
 }
 
