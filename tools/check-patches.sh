@@ -6,7 +6,8 @@
 #   2. apply with 'quilt push -a' as debian/patches of Debian's wine
 #      source package, after Debian's own patches,
 #   3. compile after each patch: wineserver, ws2_32.dll and
-#      ws2_32_test.exe, built from the 'git am' tree.  The first set
+#      ws2_32_test.exe, built from the 'git am' tree (configure made again
+#      after a patch that changes configure.ac).  The first set
 #      (wfp-core) thereby builds alone, and each later one on top of the
 #      sets before it; WORKDIR/bin-SET keeps the first set's binaries.
 #
@@ -99,6 +100,16 @@ cp -a -n "$prepared/." "$work/am/"
 rm -f "$work/am"/.wine-wfp-*
 commits=$(git_ rev-list --reverse HEAD~$count..HEAD)
 git_ checkout -q "$(echo "$commits" | head -n 1)"
+# A patch that changes configure.ac (a new module) needs configure made
+# again; Wine's Makefile then reruns it (config.status --recheck).  git
+# checkout rewrites configure.ac only when it changes.
+regenerate_configure()
+{
+    test "$work/am/configure.ac" -nt "$work/am/configure" || return 0
+    say "configure.ac changed: autoconf"
+    (cd "$work/am" && autoconf) || die "autoconf failed"
+}
+regenerate_configure
 mkdir -p "$work/build"
 # WINE_TOOLS: a build of the same Wine whose tools (winebuild, widl, ...)
 # serve here too, so that they are not built again for this check
@@ -129,6 +140,7 @@ for c in $commits; do
     p=$(echo "$series" | sed -n "${n}p")
     set=$(dirname "$p")
     git_ checkout -q "$c"
+    regenerate_configure
     subject=$(git_ log -1 --format=%s "$c")
     if ! make -C "$work/build" -j"$(nproc)" $targets >"$work/build.log" 2>&1; then
         grep -E "error|Error" "$work/build.log" | head -n 20

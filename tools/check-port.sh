@@ -87,6 +87,13 @@ say "applying $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$patchdir/series" | wc 
     cat "$work/overlay.log"
     fail "laying the new files over the tree failed"
 }
+# a patch that changes configure.ac (a new module): configure made again,
+# only then (apply-patches.sh rewrites configure.ac only when it changes);
+# an existing build reruns it itself (config.status --recheck)
+if test "$work/src/configure.ac" -nt "$work/src/configure"; then
+    say "configure.ac changed: autoconf"
+    (cd "$work/src" && autoconf) || fail "autoconf failed"
+fi
 
 # 4. the three targets, as 'make wine-build' builds them for 8.0: make
 # builds the Wine tools they need first, and nothing else
