@@ -5,7 +5,8 @@
 #      Depends: on,
 #   2. apply with 'quilt push -a' as debian/patches of Debian's wine
 #      source package, after Debian's own patches,
-#   3. compile after each patch: wineserver, ws2_32.dll and
+#   3. compile after each patch: wineserver, ntdll.so, ws2_32.dll,
+#      mswsock.dll, fwpkclnt.sys (from the patch that adds it on) and
 #      ws2_32_test.exe, built from the 'git am' tree (configure made again
 #      after a patch that changes configure.ac).  The first set
 #      (wfp-core) thereby builds alone, and each later one on top of the
@@ -95,7 +96,7 @@ say "ok: quilt push -a applies Debian's $debian_count patches and the series, an
 # 3. each patch compiles.  Debian's repack leaves out generated files
 # (configure, the server protocol, ...): take them from the prepared tree,
 # never overwriting a file of the source.
-say "building wineserver, ntdll.so, ws2_32.dll and ws2_32_test.exe after each patch"
+say "building wineserver, ntdll.so, ws2_32.dll, mswsock.dll, fwpkclnt.sys (once a patch adds it) and ws2_32_test.exe after each patch"
 cp -a -n "$prepared/." "$work/am/"
 rm -f "$work/am"/.wine-wfp-*
 commits=$(git_ rev-list --reverse HEAD~$count..HEAD)
@@ -127,8 +128,16 @@ fi
 # and ntdll's loader.c its generated version.h
 mkdir -p "$work/build/dlls/ntdll"
 ln -sf unix/version.h "$work/build/dlls/ntdll/version.h"
-targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/mswsock/x86_64-windows/mswsock.dll
-         dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+all_targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/mswsock/x86_64-windows/mswsock.dll
+         dlls/fwpkclnt.sys/x86_64-windows/fwpkclnt.sys dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
+# the targets whose module the tree has (fwpkclnt.sys comes with a patch)
+tree_targets()
+{
+    for t in $all_targets; do
+        case $t in dlls/*/*-windows/*) test -f "$work/am/${t%/*-windows/*}/Makefile.in" || continue ;; esac
+        echo "$t"
+    done
+}
 # Wine's rules run bison twice for each of its tools' parsers, which a
 # parallel build can race with (see WINE_BISON_OUTPUTS in Makefile.in)
 parsers=$(cd "$work/am" && ls tools/*/*.y | sed 's/\.y$/.tab.c/')
@@ -141,6 +150,7 @@ for c in $commits; do
     set=$(dirname "$p")
     git_ checkout -q "$c"
     regenerate_configure
+    targets=$(tree_targets)
     subject=$(git_ log -1 --format=%s "$c")
     if ! make -C "$work/build" -j"$(nproc)" $targets >"$work/build.log" 2>&1; then
         grep -E "error|Error" "$work/build.log" | head -n 20

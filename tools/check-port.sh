@@ -118,6 +118,7 @@ fi
 mkdir -p "$work/build/dlls/ntdll"
 ln -sf unix/version.h "$work/build/dlls/ntdll/version.h"
 targets="server/wineserver dlls/ntdll/ntdll.so dlls/ws2_32/x86_64-windows/ws2_32.dll dlls/mswsock/x86_64-windows/mswsock.dll
+         dlls/fwpkclnt.sys/x86_64-windows/fwpkclnt.sys dlls/fwpkclnt.sys/x86_64-windows/libfwpkclnt.a
          dlls/ws2_32/tests/x86_64-windows/ws2_32_test.exe"
 jobs=$(nproc 2>/dev/null || echo 1)
 test "$jobs" -le 2 || jobs=2
@@ -154,6 +155,13 @@ done
 objdump -f "$dll" | grep -q 'file format pei-x86-64' || fail "$dll is not an x86-64 PE"
 check has_string "$dll" SIO_QUERY_WFP_CONNECTION_REDIRECT_RECORDS
 check has_string "$dll" SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS
+# fwpkclnt.sys: a native-subsystem x86-64 PE that exports the WFP calls
+fwpk=$work/build/dlls/fwpkclnt.sys/x86_64-windows/fwpkclnt.sys
+objdump -f "$fwpk" | grep -q 'file format pei-x86-64' || fail "$fwpk is not an x86-64 PE"
+objdump -p "$fwpk" | grep -q 'Subsystem.*(NT native)' || fail "$fwpk is not a native-subsystem module"
+for f in FwpmEngineOpen0 FwpsCalloutRegister0 FwpsRedirectHandleCreate0 FwpsCompleteClassify0; do
+    objdump -p "$fwpk" | grep -q "[[:space:]]$f\$" || fail "$fwpk does not export $f"
+done
 # ws2_32_test.exe: the wfp test is in the test list that makedep writes
 # (testlist.c: { "afd", func_afd }, ... { "wfp", func_wfp }) and its code
 # is in; the names are three letters, below strings' default minimum
@@ -163,6 +171,6 @@ for t in afd protocol sock wfp; do
 done
 check has_string "$test_exe" "cannot parse WFP_TEST_REDIRECT="
 
-say "ok: wine $version: the series applies with -F0, and wineserver, ws2_32.dll and ws2_32_test.exe build with wine-wfp"
+say "ok: wine $version: the series applies with -F0, and wineserver, ws2_32.dll, fwpkclnt.sys and ws2_32_test.exe build with wine-wfp"
 say "no test is run here: make check-10.0 runs them in the Debian 13 root"
 say "took $(took)"
