@@ -68,6 +68,18 @@ fi
 for page in wine-wfp wineserver-wfp wfprules; do
     $IN test -f "/usr/share/man/man1/$page.1.gz" || bad "no man page for $page"
 done
+# our modules are files of the package, not links to the installed Wine
+# (which has no fwpkclnt.sys, the library WFP callout drivers import)
+missing=""
+for m in ws2_32.dll mswsock.dll fwpkclnt.sys; do
+    f=/usr/lib/wine-wfp/lib/x86_64-linux-gnu/wine/x86_64-windows/$m
+    $IN test -f "$f" && ! $IN test -L "$f" || missing="$missing $m"
+done
+if test -z "$missing"; then
+    ok "the package's root has its own ws2_32.dll, mswsock.dll and fwpkclnt.sys"
+else
+    bad "the package's root has no$missing of its own"
+fi
 $IN wineserver-wfp -k
 
 $IN dpkg -r wine-wfp >"$LOGS/dpkg-remove.log" 2>&1 || bad "dpkg -r"
