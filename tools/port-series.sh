@@ -101,7 +101,16 @@ out=$(cd "$out" && pwd)     # format-patch runs in the work tree
 base=pristine
 for set in $sets; do
     gitx format-patch -q --zero-commit -N --no-signature -o "$out/$set" "$base..end-$set"
-    (cd "$out" && ls "$set"/*.patch) >> "$out/series"
+    # under the names of patches/series: format-patch numbers a set from 1,
+    # and the series may have a gap in its numbers (a patch not there yet),
+    # while patches/new-files names each patch by its number
+    names=$(echo "$series" | grep "^$set/")
+    for f in $(cd "$out" && ls "$set"/*.patch); do
+        name=$(echo "$names" | head -n 1)
+        names=$(echo "$names" | sed 1d)
+        test "$f" = "$name" || mv "$out/$f" "$out/$name"
+        echo "$name" >> "$out/series"
+    done
     base=end-$set
 done
 say "$(wc -l < "$out/series") patches for Wine $version in $out"
