@@ -56,7 +56,8 @@
  *
  * It runs unchanged on Windows with a WFP callout that redirects to it.
  *
- * usage: wfpproxy.exe [--name NAME] [--quiet] [--dump-records FILE] [--max N] [--udp PORT]... [PORT...]
+ * usage: wfpproxy.exe [--name NAME] [--quiet] [--dump-records FILE] [--dump-context FILE] [--max N]
+ *                     [--udp PORT]... [PORT...]
  */
 
 #include <stdio.h>
@@ -88,11 +89,12 @@
 #define IPV6_WFP_REDIRECT_CONTEXT 70
 #endif
 
-#define USAGE "usage: wfpproxy.exe [--name NAME] [--quiet] [--dump-records FILE] [--max N] [--udp PORT]... [PORT...]\n"
+#define USAGE "usage: wfpproxy.exe [--name NAME] [--quiet] [--dump-records FILE] [--dump-context FILE] [--max N]\n" \
+              "                    [--udp PORT]... [PORT...]\n"
 
 static const char *name = "wfpproxy";
 static int quiet;
-static const char *dump_path;
+static const char *dump_path, *dump_context_path;
 static LONG connection_count, active_count;
 static CRITICAL_SECTION log_section;
 
@@ -133,15 +135,16 @@ static char *query_records( SOCKET s, DWORD *size )
     }
 }
 
-static void dump_records( const char *records, DWORD size )
+static void dump_hex( const char *path, const void *data, DWORD size )
 {
+    const unsigned char *bytes = data;
     FILE *file;
     DWORD i;
 
     EnterCriticalSection( &log_section );
-    if ((file = fopen( dump_path, "a" )))
+    if ((file = fopen( path, "a" )))
     {
-        for (i = 0; i < size; i++) fprintf( file, "%02x", (unsigned char)records[i] );
+        for (i = 0; i < size; i++) fprintf( file, "%02x", bytes[i] );
         fprintf( file, "\n" );
         fclose( file );
     }
@@ -205,7 +208,10 @@ static DWORD WINAPI handle_connection( void *arg )
     /* the original destination: from the context, else SO_ORIGINAL_DST */
     if (!WSAIoctl( client, SIO_QUERY_WFP_CONNECTION_REDIRECT_CONTEXT, NULL, 0, context, sizeof(context),
                    &size, NULL, NULL ) && size >= sizeof(context[0]))
+    {
         dst = context[0];
+        if (dump_context_path) dump_hex( dump_context_path, context, size );
+    }
     else
     {
         len = sizeof(dst);
@@ -217,7 +223,7 @@ static DWORD WINAPI handle_connection( void *arg )
     }
     addr_string( (SOCKADDR *)&dst, dst.ss_family == AF_INET ? sizeof(SOCKADDR_IN) : sizeof(SOCKADDR_IN6), b, sizeof(b) );
     say( "#%ld from %s: %lu bytes of redirect records, original destination %s\n", id, a, records_size, b );
-    if (dump_path) dump_records( records, records_size );
+    if (dump_path) dump_hex( dump_path, records, records_size );
 
     server = WSASocketW( dst.ss_family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, 0 );
     if (WSAIoctl( server, SIO_SET_WFP_CONNECTION_REDIRECT_RECORDS, records, records_size, NULL, 0, &bytes,
@@ -488,7 +494,7 @@ static void new_flow( struct udp_listener *listener, const SOCKADDR_STORAGE *cli
     flow->id = InterlockedIncrement( &udp_flow_ids );
     say( "udp #%ld from %s: %lu bytes of redirect records, original destination %s\n", flow->id,
          client_text, records_size, flow->dst_text );
-    if (records && dump_path) dump_records( records, records_size );
+    if (records && dump_path) dump_hex( dump_path, records, records_size );
 
     if (send_to_destination( flow, data, len, records, records_size ))
     {
@@ -706,6 +712,7 @@ int main( int argc, char **argv )
         if (!strcmp( argv[i], "--name" ) && i + 1 < argc) name = argv[++i];
         else if (!strcmp( argv[i], "--quiet" )) quiet = 1;
         else if (!strcmp( argv[i], "--dump-records" ) && i + 1 < argc) dump_path = argv[++i];
+        else if (!strcmp( argv[i], "--dump-context" ) && i + 1 < argc) dump_context_path = argv[++i];
         else if (!strcmp( argv[i], "--max" ) && i + 1 < argc) max = atoi( argv[++i] );
         else if (!strcmp( argv[i], "--udp" ) && i + 1 < argc && atoi( argv[i + 1] ) > 0 &&
                  atoi( argv[i + 1] ) < 65536 && udp_count < 16)
