@@ -11,7 +11,7 @@
 
 struct hop_view
 {
-    int kind;                     /* 1 netfilter, 2 rule */
+    int kind;                     /* 1 netfilter, 2 rule, 3 callout driver */
     unsigned int service;
     unsigned int target_pid;
     unsigned int dst_port, src_port;
@@ -40,7 +40,7 @@ static inline int records_view( const unsigned char *blob, unsigned long size, s
     return count;
 }
 
-/* "nf:15001,rule:47012" */
+/* "nf:15001,rule:47012,callout:4711" */
 static inline void hops_string( const struct hop_view *hops, int count, char *text, size_t size )
 {
     int i;
@@ -49,8 +49,8 @@ static inline void hops_string( const struct hop_view *hops, int count, char *te
     for (i = 0; i < count; i++)
     {
         size_t len = strlen( text );
-        snprintf( text + len, size - len, "%s%s:%u", i ? "," : "", hops[i].kind == 1 ? "nf" : "rule",
-                  hops[i].service );
+        const char *kind = hops[i].kind == 1 ? "nf" : hops[i].kind == 3 ? "callout" : "rule";
+        snprintf( text + len, size - len, "%s%s:%u", i ? "," : "", kind, hops[i].service );
     }
     if (!count) snprintf( text, size, "none" );
 }

@@ -312,6 +312,10 @@ pkill -f 'wfpproxy.exe --name e2e' 2>/dev/null
 WINEPREFIX=$prefix "$WINESERVER_WFP" -k
 unset WINE_WFP_KEY_DIR
 
+# ---- 2b. a WFP callout driver ------------------------------------------------
+
+. "$WFP_SRCDIR/tests/e2e/callouts.sh"
+
 # ---- 3. nftables -------------------------------------------------------------
 
 if ! reason=$(netns_usable); then
