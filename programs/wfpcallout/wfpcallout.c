@@ -140,6 +140,8 @@ static void NTAPI classify_fn( const FWPS_INCOMING_VALUES0 *values, const FWPS_I
     }
     KeReleaseSpinLock( &lock, irql );
     if (!found) return;
+    if (rule.hostile == WFPCALLOUT_HOSTILE_ROTATE)
+        rule.hostile = WFPCALLOUT_HOSTILE_FAMILY + classified % 4;
 
     if (FWPS_IS_METADATA_FIELD_PRESENT( meta, FWPS_METADATA_FIELD_REDIRECT_RECORD_HANDLE ))
     {
@@ -244,10 +246,13 @@ static NTSTATUS add_rule_filter( const struct wfpcallout_rule *rule, unsigned in
     conditions[count].matchType = FWP_MATCH_EQUAL;
     conditions[count].conditionValue.type = FWP_UINT8;
     conditions[count++].conditionValue.uint8 = 6;
-    conditions[count].fieldKey = FWPM_CONDITION_IP_REMOTE_PORT;
-    conditions[count].matchType = FWP_MATCH_EQUAL;
-    conditions[count].conditionValue.type = FWP_UINT16;
-    conditions[count++].conditionValue.uint16 = rule->port;
+    if (rule->port)
+    {
+        conditions[count].fieldKey = FWPM_CONDITION_IP_REMOTE_PORT;
+        conditions[count].matchType = FWP_MATCH_EQUAL;
+        conditions[count].conditionValue.type = FWP_UINT16;
+        conditions[count++].conditionValue.uint16 = rule->port;
+    }
     if (rule->addr_len == 4)
     {
         v4.addr = (rule->addr[0] << 24) | (rule->addr[1] << 16) | (rule->addr[2] << 8) | rule->addr[3];
@@ -299,7 +304,7 @@ static NTSTATUS WINAPI dispatch_ioctl( DEVICE_OBJECT *dev, IRP *irp )
 
         if (in_size != sizeof(rule)) { status = STATUS_INVALID_PARAMETER; break; }
         rule = *(struct wfpcallout_rule *)buffer;
-        if ((rule.family != 4 && rule.family != 6) || !rule.port || !rule.proxy_port ||
+        if ((rule.family != 4 && rule.family != 6) || !rule.proxy_port ||
             rule.hostile > WFPCALLOUT_HOSTILE_MAX ||
             (rule.addr_len && rule.addr_len != (rule.family == 6 ? 16 : 4)))
         {

@@ -37,7 +37,8 @@
 
 #define WFPCALLOUT_MAX_RULES 64
 
-/* connections to destination (any address if addr_len is 0) go to proxy */
+/* connections to destination (any address if addr_len is 0, any port if
+ * port is 0) go to proxy */
 struct wfpcallout_rule
 {
     unsigned char  family;          /* 4 or 6 */
@@ -58,7 +59,8 @@ struct wfpcallout_rule
 #define WFPCALLOUT_HOSTILE_POINTER  3   /* a context at a wild address */
 #define WFPCALLOUT_HOSTILE_CRASH    4   /* the classifyFn dereferences NULL */
 #define WFPCALLOUT_HOSTILE_PEND     5   /* pends the classification and never completes it */
-#define WFPCALLOUT_HOSTILE_MAX      5
+#define WFPCALLOUT_HOSTILE_ROTATE   6   /* family, context, pointer and crash in turn (wsfuzz) */
+#define WFPCALLOUT_HOSTILE_MAX      6
 
 struct wfpcallout_info
 {

@@ -24,11 +24,13 @@
  *        wfpcalloutctl NAME info
  *
  * NAME is the driver's service.  DESTINATION is ADDRESS:PORT, [IPV6]:PORT
- * or *:PORT (any address, IPv4) or [*]:PORT (any address, IPv6); PROXY is
+ * or *:PORT (any address, IPv4) or [*]:PORT (any address, IPv6), port 0
+ * for any port; PROXY is
  * ADDRESS:PORT in the same family.  pid=N is the proxy's process id
  * (localRedirectTargetPID): its own connections are left alone.
  * hostile=family|context|pointer|crash|pend makes the driver misbehave
- * that way for the rule, for the robustness tests.
+ * that way for the rule, for the robustness tests; hostile=rotate takes
+ * the first four in turn.
  */
 
 #include <winsock2.h>
@@ -63,7 +65,6 @@ static int parse( const char *text, int *family, unsigned char *addr, unsigned c
         *family = 4;
     }
     *port = atoi( colon + 1 );
-    if (!*port) return 0;
     if (!strcmp( host, "*" ))
     {
         *addr_len = 0;
@@ -99,7 +100,7 @@ int main( int argc, char **argv )
 
     if (!strcmp( argv[2], "add" ) && argc >= 5 && argc <= 7)
     {
-        static const char *hostile[] = { "none", "family", "context", "pointer", "crash", "pend" };
+        static const char *hostile[] = { "none", "family", "context", "pointer", "crash", "pend", "rotate" };
         int i, j;
 
         struct wfpcallout_rule rule;
@@ -109,7 +110,7 @@ int main( int argc, char **argv )
         memset( &rule, 0, sizeof(rule) );
         if (!parse( argv[3], &family, rule.addr, &rule.addr_len, &rule.port ) ||
             !parse( argv[4], &proxy_family, rule.proxy_addr, &proxy_len, &rule.proxy_port ) ||
-            family != proxy_family || !proxy_len)
+            family != proxy_family || !proxy_len || !rule.proxy_port)
         {
             fprintf( stderr, "wfpcalloutctl: bad address\n" );
             return 2;
