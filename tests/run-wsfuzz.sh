@@ -4,6 +4,11 @@
 # every call gave success or a documented error, and the wineserver that
 # served the prefix before the run is the one that answers after it.
 #
+# A hostile callout driver runs beside it: the sample driver, with a
+# filter for every TCP connect() whose callout writes a bad family, a
+# 16 MB context or a wild pointer, or crashes, in turn; each of those
+# connects must go on as if nothing had classified it.
+#
 # Then asyncclose.exe, the reproducer of the wineserver crash that patch
 # 0011 fixes (it kills stock Wine's wineserver in its first rounds), for
 # ASYNCCLOSE_ROUNDS rounds against the same wineserver.
@@ -22,12 +27,31 @@ export WINEPREFIX=$prefix
 # genuine records come from an in-Wine rule; the fuzzer listens as the proxy
 "$WINE_WFP" "$WFP_BUILDDIR/build/programs/wfprules.exe" add 10-wsfuzz tcp 127.0.0.3:47281 -\> 127.0.0.1:47201 \
     >"$log.rules" 2>&1
+callout=$WFP_BUILDDIR/build/programs/wfpcallout.sys
+calloutctl() { "$WINE_WFP" "$WFP_BUILDDIR/build/programs/wfpcalloutctl.exe" wsfuzzc "$@" >>"$log.callout" 2>&1; }
+: >"$log.callout"
+if test -f "$callout"; then
+    cp "$callout" "$prefix/drive_c/windows/system32/drivers/wsfuzzc.sys"
+    "$WINE_WFP" sc create wsfuzzc type= kernel binPath= 'C:\windows\system32\drivers\wsfuzzc.sys' >>"$log.callout" 2>&1
+    "$WINE_WFP" sc start wsfuzzc >>"$log.callout" 2>&1
+    calloutctl add '*:0' 127.0.0.1:9 hostile=rotate
+    calloutctl add '[*]:0' '[::1]:9' hostile=rotate
+fi
 server_before=$("$WINE_WFP" --server-pid)
 
 echo "wsfuzz: $seconds seconds, 8 threads, seed $seed (WSFUZZ_SEED=$seed repeats its choices)"
 timeout -k 10 $((seconds + 120)) "$WINE_WFP" "$exe" "$seconds" 8 "$seed" 127.0.0.3:47281 47201 >"$log" 2>&1
 rc=$?
 server_after=$("$WINE_WFP" --server-pid)
+classified=0
+if test -f "$callout"; then
+    calloutctl info
+    classified=$(sed -n 's/.* classified=\([0-9]*\).*/\1/p' "$log.callout" | tail -n 1)
+    echo "wsfuzz: the hostile callout classified ${classified:-0} connects"
+else
+    echo "wsfuzz: no hostile callout (build/programs/wfpcallout.sys was not built)"
+    classified=skip
+fi
 
 grep '^wsfuzz:' "$log" | head -n 40
 rounds=${ASYNCCLOSE_ROUNDS:-500}
@@ -39,6 +63,7 @@ rc_async=$?
 server_async=$("$WINE_WFP" --server-pid)
 tail -n 1 "$log.asyncclose"
 if test $rc = 0 && test -n "$server_before" && test "$server_before" = "$server_after" &&
+   test "${classified:-0}" != 0 &&
    grep -q "the wineserver answers" "$log" && test $rc_async = 0 && test "$server_async" = "$server_before" &&
    grep -q "the wineserver survived $rounds rounds" "$log.asyncclose"; then
     echo "wsfuzz: ok: no unexpected result, and asyncclose's $rounds rounds; wineserver $server_before up for the whole run"
@@ -47,7 +72,8 @@ else
     tail -n 20 "$log"
     echo "wsfuzz: the wineserver's stderr:"; tail -n 20 "$log.server"
     echo "wsfuzz: FAILED (status $rc, asyncclose $rc_async, wineserver before '${server_before}', after" \
-         "'${server_after}', after asyncclose '${server_async}'; log $log)"
+         "'${server_after}', after asyncclose '${server_async}', hostile callout classifications" \
+         "'${classified}'; log $log)"
     record wsfuzz 0 1
     exit 1
 fi
