@@ -8,6 +8,8 @@
 #                     the queries also as ws2_32 answers them after accept
 #   proxied setup     accept, both queries, SET and connect, against the
 #                     same proxy doing a plain accept and connect
+#   callout driver    the proxied setup with the sample callout driver as
+#                     the redirector, against an in-Wine rule
 #   UDP relay         datagrams/s through a relay whose socket has
 #                     IP_WFP_REDIRECT_RECORDS and _CONTEXT on, against the
 #                     same relay without them
@@ -60,6 +62,26 @@ echo "==== proxied connection setup against a plain accept and connect (target >
 wfp "$BENCH/setupbench.exe" compare 100 21 >"$LOGDIR/setup.log" 2>&1
 grep -v '^bench:' "$LOGDIR/setup.log"; figure "$LOGDIR/setup.log"
 echo "  ratio: $(value proxied_over_plain)"
+
+echo
+echo "==== proxied setup, a callout driver against an in-Wine rule as the redirector ===="
+# The same proxy, the rule and the driver each sending a destination of
+# their own to it, in pairs of rounds in alternating order.  The server
+# stays up for the driver; both go afterwards, as a filter makes every
+# later connect() of the run pay a classification.
+PROGRAMS=$WFP_BUILDDIR/build/programs
+WINEPREFIX=$wfp_prefix "$WINESERVER_WFP" -p
+wfp "$PROGRAMS/wfprules.exe" add bench-rule tcp 127.0.0.6:8080 -\> 127.0.0.1:18080 >"$LOGDIR/driver.log" 2>&1
+cp "$PROGRAMS/wfpcallout.sys" "$wfp_prefix/drive_c/windows/system32/drivers/benchc.sys"
+wfp sc create benchc type= kernel binPath= 'C:\windows\system32\drivers\benchc.sys' >>"$LOGDIR/driver.log" 2>&1
+wfp sc start benchc >>"$LOGDIR/driver.log" 2>&1
+wfp "$PROGRAMS/wfpcalloutctl.exe" benchc add 127.0.0.7:8080 127.0.0.1:18080 >>"$LOGDIR/driver.log" 2>&1
+wfp "$BENCH/setupbench.exe" redirectors 100 21 >"$LOGDIR/redirectors.log" 2>&1
+grep -v '^bench:' "$LOGDIR/redirectors.log"; figure "$LOGDIR/redirectors.log"
+echo "  ratio: $(value driver_over_rule)"
+wfp sc stop benchc >>"$LOGDIR/driver.log" 2>&1
+wfp "$PROGRAMS/wfprules.exe" remove bench-rule >>"$LOGDIR/driver.log" 2>&1
+WINEPREFIX=$wfp_prefix "$WINESERVER_WFP" -k
 
 echo
 echo "==== a UDP relay with IP_WFP_REDIRECT_RECORDS and _CONTEXT on, against the same relay without them (target >= 0.8) ===="
@@ -239,7 +261,7 @@ cat "$FIGURES"
 # a figure that a failed step left out must not pass unnoticed
 missing=""
 for name in rcvbuf_ratio query_records_ratio query_context_ratio set_records_ratio answered_records_ratio \
-            answered_context_ratio proxied_over_plain \
+            answered_context_ratio proxied_over_plain driver_over_rule \
             udp_flows_on_over_off udp_long_on_over_off udp_flows_records_over_off \
             bare_wfp_over_stock hold10000_over_hold100_cost server_bytes_per_redirected_connection; do
     test -n "$(value $name)" || missing="$missing $name"

@@ -15,8 +15,13 @@
  *            127.0.0.3:8080
  *   bare     a connect and an accept, nothing redirected
  *
+ * redirectors: the proxied setup with two redirectors, side by side: an
+ * in-Wine rule sends 127.0.0.6:8080 to the proxy, the sample callout
+ * driver 127.0.0.7:8080 (bench.sh configures both).
+ *
  * usage: setupbench.exe MODE ITERATIONS ROUNDS
  *        setupbench.exe compare ITERATIONS ROUNDS
+ *        setupbench.exe redirectors ITERATIONS ROUNDS
  *        setupbench.exe levels ITERATIONS ROUNDS --levels A,B --cycles C [--plain] [--status FILE]
  *        setupbench.exe held ITERATIONS HELD [--plain]
  *
@@ -188,7 +193,7 @@ int main( int argc, char **argv )
     int iterations, rounds, cycles = 1, levels[2] = { 0, 0 }, plain_hold = 0, i, r, c;
     const char *status = NULL;
     enum mode mode = MODE_PROXIED;
-    int compare_modes = 0, level_modes = 0, held_mode = 0;
+    int compare_modes = 0, level_modes = 0, held_mode = 0, redirector_modes = 0;
     long rss[2] = { -1, -1 };
     WSADATA data;
 
@@ -197,6 +202,7 @@ int main( int argc, char **argv )
     if (!strcmp( argv[1], "compare" )) compare_modes = 1;
     else if (!strcmp( argv[1], "levels" )) level_modes = 1;
     else if (!strcmp( argv[1], "held" )) held_mode = 1;
+    else if (!strcmp( argv[1], "redirectors" )) redirector_modes = 1;
     else if (!strcmp( argv[1], "plain" )) mode = MODE_PLAIN;
     else if (!strcmp( argv[1], "bare" )) mode = MODE_BARE;
     else if (strcmp( argv[1], "proxied" )) return 2;
@@ -221,6 +227,37 @@ int main( int argc, char **argv )
     proxy_listener = listener( "127.0.0.1", 18080 );
     origin_listener_redirected = listener( "127.0.0.2", 8080 );
     origin_listener_plain = listener( "127.0.0.3", 8080 );
+
+    if (redirector_modes)
+    {
+        struct sockaddr_in dst[2];
+        SOCKET origin[2];
+        double rule, driver;
+
+        /* pairs in alternating order, as compare */
+        addr( &dst[0], "127.0.0.6", 8080 );
+        addr( &dst[1], "127.0.0.7", 8080 );
+        origin[0] = listener( "127.0.0.6", 8080 );
+        origin[1] = listener( "127.0.0.7", 8080 );
+        for (r = -1; r < rounds; r++)
+            for (c = 0; c < 2; c++)
+            {
+                i = (r & 1) ? 1 - c : c;
+                redirected_dst = dst[i];
+                origin_listener_redirected = origin[i];
+                if (r < 0) run_round( MODE_PROXIED, iterations / 10 + 1 );
+                else rates[i][r] = run_round( MODE_PROXIED, iterations );
+            }
+        for (r = 0; r < rounds; r++) pair_ratios[r] = rates[1][r] / rates[0][r];
+        rule = median( rates[0], rounds );
+        driver = median( rates[1], rounds );
+        printf( "setupbench: proxied through a callout driver %.0f connections/s, through a rule %.0f "
+                "connections/s (medians); median ratio of %d pairs %.3f\n", driver, rule, rounds,
+                median( pair_ratios, rounds ) );
+        printf( "bench: rule_rate=%.0f driver_rate=%.0f driver_over_rule=%.3f\n", rule, driver,
+                median( pair_ratios, rounds ) );
+        return 0;
+    }
 
     if (held_mode)
     {
