@@ -70,11 +70,12 @@ echo "==== proxied setup, a callout driver against an in-Wine rule as the redire
 # stays up for the driver; both go afterwards, as a filter makes every
 # later connect() of the run pay a classification.
 PROGRAMS=$WFP_BUILDDIR/build/programs
-WINEPREFIX=$wfp_prefix "$WINESERVER_WFP" -p
+WINEPREFIX=$wfp_prefix "$WINESERVER_WFP" -k 2>/dev/null
+WINEPREFIX=$wfp_prefix $IN_NS "$WINESERVER_WFP" -p
 wfp "$PROGRAMS/wfprules.exe" add bench-rule tcp 127.0.0.6:8080 -\> 127.0.0.1:18080 >"$LOGDIR/driver.log" 2>&1
 cp "$PROGRAMS/wfpcallout.sys" "$wfp_prefix/drive_c/windows/system32/drivers/benchc.sys"
 wfp sc create benchc type= kernel binPath= 'C:\windows\system32\drivers\benchc.sys' >>"$LOGDIR/driver.log" 2>&1
-wfp sc start benchc >>"$LOGDIR/driver.log" 2>&1
+for try in 1 2 3; do wfp sc start benchc >>"$LOGDIR/driver.log" 2>&1 && break; sleep 1; done
 wfp "$PROGRAMS/wfpcalloutctl.exe" benchc add 127.0.0.7:8080 127.0.0.1:18080 >>"$LOGDIR/driver.log" 2>&1
 wfp "$BENCH/setupbench.exe" redirectors 100 21 >"$LOGDIR/redirectors.log" 2>&1
 grep -v '^bench:' "$LOGDIR/redirectors.log"; figure "$LOGDIR/redirectors.log"

@@ -33,7 +33,7 @@ calloutctl() { "$WINE_WFP" "$WFP_BUILDDIR/build/programs/wfpcalloutctl.exe" wsfu
 if test -f "$callout"; then
     cp "$callout" "$prefix/drive_c/windows/system32/drivers/wsfuzzc.sys"
     "$WINE_WFP" sc create wsfuzzc type= kernel binPath= 'C:\windows\system32\drivers\wsfuzzc.sys' >>"$log.callout" 2>&1
-    "$WINE_WFP" sc start wsfuzzc >>"$log.callout" 2>&1
+    for try in 1 2 3; do "$WINE_WFP" sc start wsfuzzc >>"$log.callout" 2>&1 && break; sleep 1; done
     calloutctl add '*:0' 127.0.0.1:9 hostile=rotate
     calloutctl add '[*]:0' '[::1]:9' hostile=rotate
 fi

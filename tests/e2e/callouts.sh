@@ -20,7 +20,8 @@ install_driver()
         >>"$LOGS/sc.log" 2>&1
     wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v SublayerWeight /t REG_DWORD /d "$3" \
         /f >>"$LOGS/sc.log" 2>&1
-    wfp sc start "$1" >>"$LOGS/sc.log" 2>&1
+    # services.exe may not know the service sc create just made yet
+    for try in 1 2 3; do wfp sc start "$1" >>"$LOGS/sc.log" 2>&1 && break; sleep 1; done
 }
 ctl() { wfp "$PROGRAMS/wfpcalloutctl.exe" "$@" >>"$LOGS/wfpcalloutctl.log" 2>&1; }
 
