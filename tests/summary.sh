@@ -2,7 +2,7 @@
 # Print one line per suite and the total "N passed, N failed".
 # Exits non-zero if anything failed or a suite left no result.
 dir=$1
-expected="unit fuzz wsfuzz conformance wine-tests e2e corpus conformance-i386 e2e-i386
+expected="unit headers fuzz wsfuzz conformance wine-tests e2e corpus conformance-i386 e2e-i386
     wsfuzz-10.0 conformance-10.0 wine-tests-10.0 e2e-10.0 corpus-10.0"
 total_pass=0; total_fail=0; total_skip=0; status=0
 
