@@ -518,13 +518,20 @@ static void start_classify( struct wfp_conn *wfp, struct process *process, const
 }
 
 int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct sockaddr *addr, socklen_t *len,
-                         socklen_t max_len, struct wfp_callout_outcome *outcome )
+                         socklen_t max_len )
 {
     struct classify_request *request;
     struct wfp_endpoint dst;
     struct wfp_conn *wfp;
 
-    memset( outcome, 0, sizeof(*outcome) );
+    /* what a callout decided about an earlier connect() of the socket */
+    if ((wfp = *slot))
+    {
+        wfp->connect_callout_service = 0;
+        free( wfp->connect_context );
+        wfp->connect_context = NULL;
+        wfp->connect_context_size = 0;
+    }
     if (!engine_ready || !(wfp_engine_layer_count( &engine, WFP_LAYER_CONNECT_REDIRECT_V4 ) +
                            wfp_engine_layer_count( &engine, WFP_LAYER_CONNECT_REDIRECT_V6 )))
     {
@@ -553,10 +560,16 @@ int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct
             else if (!wfp_endpoint_equal( &request->destination, &dst ) &&
                      wfp_endpoint_to_unix( &request->destination, addr->sa_family, addr, len, max_len ))
             {
-                *outcome = request->outcome;
-                memset( &request->outcome, 0, sizeof(request->outcome) );
+                /* for wfp_redirect_connect, which leaves the note */
+                wfp->connect_callout_original = dst;
+                wfp->connect_context = request->outcome.context;
+                wfp->connect_context_size = request->outcome.context_size;
+                request->outcome.context = NULL;
                 /* with no redirect handle the hop still needs a service */
-                if (!outcome->service) outcome->service = 0xffff;
+                wfp->connect_callout_service = request->outcome.service ? request->outcome.service : 0xffff;
+                if (debug_level)
+                    fprintf( stderr, "wfp: a callout redirected a connection from port %u to port %u\n", dst.port,
+                             request->destination.port );
             }
             free_request( request );
             return ret;
@@ -574,7 +587,7 @@ int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct
     if (request && request->done)
     {
         /* decided without a callout: connect now */
-        return wfp_callout_connect( slot, process, addr, len, max_len, outcome );
+        return wfp_callout_connect( slot, process, addr, len, max_len );
     }
     return 0;
 }

@@ -24,7 +24,7 @@
 #include "wfp.h"
 #include "wfp_store.h"
 
-/* what the callouts decided about a connect(), for the note it leaves */
+/* what the callouts decided: a classification's */
 struct wfp_callout_outcome
 {
     uint16_t service;           /* of the callout's redirect handle; 0: not redirected */
@@ -36,12 +36,13 @@ struct wfp_callout_outcome
 struct process;
 extern int wfp_callout_ioctl( struct wfp_conn **slot, const struct wfp_sock_info *sock, unsigned int code,
                               struct async *async );
-/* Inside IOCTL_AFD_WINE_CONNECT, before the rules: 1 to go on (addr may be
- * the callouts' new destination, outcome filled), 0 with the error set.
+/* Inside IOCTL_AFD_WINE_CONNECT, before wfp_redirect_connect: 1 to go on
+ * (addr may be the callouts' new destination, and the wfp_conn's
+ * connect_callout_* fields say so), 0 with the error set.
  * STATUS_MORE_PROCESSING_REQUIRED means that a callout is being asked:
  * ntdll waits with IOCTL_AFD_WINE_WFP_CLASSIFY_WAIT and connects again. */
 extern int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct sockaddr *addr,
-                                socklen_t *len, socklen_t max_len, struct wfp_callout_outcome *outcome );
+                                socklen_t *len, socklen_t max_len );
 extern void wfp_callout_conn_freed( struct wfp_conn *wfp );
 
 #endif /* __WINE_SERVER_WFP_CALLOUT_H */

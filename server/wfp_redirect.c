@@ -69,7 +69,6 @@
 #include "thread.h"
 #include "unicode.h"
 #include "wfp_redirect.h"
-#include "wfp_callout.h"
 #include "wfp_conntrack.h"
 #include "wfp_pending.h"
 #include "wfp_rules.h"
@@ -414,31 +413,25 @@ int wfp_redirect_connect( struct wfp_conn **slot, struct process *process, struc
 {
     struct wfp_conn *wfp = *slot;
     const struct wfp_rule *rule = NULL;
-    struct wfp_callout_outcome outcome;
     struct wfp_records records;
-    struct wfp_endpoint original, dst;
-    int have_records = 0, have_original;
+    struct wfp_endpoint dst;
+    int have_records = 0;
     unsigned int i;
+    /* a callout driver may have redirected it already (wfp_callout.c):
+     * Windows classifies at ALE_CONNECT_REDIRECT before anything else */
+    uint16_t callout = wfp ? wfp->connect_callout_service : 0;
 
     if (wfp) wfp->connect_pending = 0;
-    /* a callout driver first: Windows classifies at ALE_CONNECT_REDIRECT */
-    have_original = wfp_endpoint_from_sockaddr( addr, *len, &original );
-    if (!wfp_callout_connect( slot, process, addr, len, max_len, &outcome )) return 0;
-    wfp = *slot;
     load_config( &rules_cache, add_rule );
-    if (!rules_cache.count && !(wfp && wfp->records) && !outcome.service) return 1;
-    if (!have_original || !wfp_endpoint_from_sockaddr( addr, *len, &dst ))
-    {
-        free( outcome.context );
-        return 1;
-    }
+    if (!rules_cache.count && !(wfp && wfp->records) && !callout) return 1;
+    if (!wfp_endpoint_from_sockaddr( addr, *len, &dst )) return 1;
 
     /* SET authenticated them */
     if (wfp && wfp->records)
         have_records = wfp_records_read( wfp->records, wfp->records_size, &records ) == WFP_RECORDS_OK;
 
     /* a connection that a callout redirected is not redirected by a rule too */
-    for (i = 0; i < rules_cache.count && !rule && !outcome.service; i++)
+    for (i = 0; i < rules_cache.count && !rule && !callout; i++)
     {
         if (!wfp_rule_matches( &rules[i], IPPROTO_TCP, &dst )) continue;
         /* a flow this service redirected once is not redirected by it again */
@@ -447,8 +440,8 @@ int wfp_redirect_connect( struct wfp_conn **slot, struct process *process, struc
         if (is_rule_target( &rules[i], process )) continue;
         rule = &rules[i];
     }
-    if (!rule && !have_records && !outcome.service) return 1;
-    if (rule || outcome.service) get_key();   /* says once why the connection will carry no records */
+    if (!rule && !have_records && !callout) return 1;
+    if (rule || callout) get_key();   /* says once why the connection will carry no records */
 
     /* one process may not fill the table for everybody */
     load_config( &settings_cache, add_setting );
@@ -462,25 +455,17 @@ int wfp_redirect_connect( struct wfp_conn **slot, struct process *process, struc
                      "(MaxConnectionsInFlight); refusing another\n", process->id,
                      wfp_pending_per_process_max( &pending ) );
         set_error( STATUS_INSUFFICIENT_RESOURCES );
-        free( outcome.context );
         return 0;
     }
     if (!(wfp = wfp_conn_get( slot )))
     {
         set_error( STATUS_NO_MEMORY );
-        free( outcome.context );
         return 0;
     }
 
-    wfp->connect_original = outcome.service ? original : dst;
+    wfp->connect_original = callout ? wfp->connect_callout_original : dst;
     wfp->connect_destination = dst;
     wfp->connect_rule_service = 0;
-    free( wfp->connect_context );
-    wfp->connect_callout_service = outcome.service;
-    wfp->connect_context = outcome.context;
-    wfp->connect_context_size = outcome.context_size;
-    if (outcome.service && debug_level)
-        fprintf( stderr, "wfp: a callout redirected a connection from port %u to port %u\n", original.port, dst.port );
     if (rule && wfp_endpoint_to_unix( &rule->redirect_to, addr->sa_family, addr, len, max_len ))
     {
         if (debug_level) fprintf( stderr, "wfp: rule %s redirects a connection to port %u\n", rule->name, dst.port );
@@ -1442,5 +1427,5 @@ int wfp_redirect_ioctl( struct wfp_conn **slot, const struct wfp_sock_info *sock
         udp_redirect( slot, sock, process, async );
         return 1;
     }
-    return wfp_callout_ioctl( slot, sock, code, async );
+    return 0;
 }
