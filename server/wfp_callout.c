@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -475,7 +476,60 @@ static void set_app_id( struct classify_request *request, const struct process *
     request->values.app_id_size = (len + 1) * 2;
 }
 
-static void start_classify( struct wfp_conn *wfp, struct process *process, const struct wfp_endpoint *dst )
+/*
+ * The local address and port of the layer.  Windows has bound the socket
+ * and chosen its route by then (the layer has the local interface, and
+ * WFPSampler's callout hands localAddressAndPort to its proxy as the
+ * original source), so bind an unbound socket to the wildcard address, as
+ * connect() would, and take the source address of the route to the
+ * destination.  The connect() that follows keeps the port.
+ */
+static void get_local_endpoint( int unix_fd, const struct sockaddr *dst, socklen_t dst_len, int family,
+                                struct wfp_endpoint *local )
+{
+    union
+    {
+        struct sockaddr addr;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } name;
+    struct wfp_endpoint found;
+    socklen_t len = sizeof(name);
+    int probe;
+
+    local->family = family;
+    if (getsockname( unix_fd, &name.addr, &len ) || !wfp_endpoint_from_sockaddr( &name.addr, len, &found )) return;
+    if (!found.port)
+    {
+        memset( &name, 0, sizeof(name) );
+        name.addr.sa_family = dst->sa_family;
+        len = dst->sa_family == AF_INET6 ? sizeof(name.in6) : sizeof(name.in);
+        if (bind( unix_fd, &name.addr, len )) return;
+        len = sizeof(name);
+        if (getsockname( unix_fd, &name.addr, &len ) || !wfp_endpoint_from_sockaddr( &name.addr, len, &found ))
+            return;
+    }
+    local->port = found.port;
+    if (found.family == family && memcmp( found.addr, &in6addr_any, family == 6 ? 16 : 4 ))
+    {
+        memcpy( local->addr, found.addr, sizeof(local->addr) );
+        local->scope_id = found.scope_id;
+        return;
+    }
+    /* bound to the wildcard address: the route's source, as a UDP socket connected there has it */
+    if ((probe = socket( dst->sa_family, SOCK_DGRAM, 0 )) == -1) return;
+    len = sizeof(name);
+    if (!connect( probe, dst, dst_len ) && !getsockname( probe, &name.addr, &len ) &&
+        wfp_endpoint_from_sockaddr( &name.addr, len, &found ) && found.family == family)
+    {
+        memcpy( local->addr, found.addr, sizeof(local->addr) );
+        local->scope_id = found.scope_id;
+    }
+    close( probe );
+}
+
+static void start_classify( struct wfp_conn *wfp, struct process *process, int unix_fd,
+                            const struct sockaddr *addr, socklen_t len, const struct wfp_endpoint *dst )
 {
     struct classify_request *request;
 
@@ -496,8 +550,7 @@ static void start_classify( struct wfp_conn *wfp, struct process *process, const
     wfp->callout_request = request;
     request->process_id = process->id;
     request->original = request->destination = *dst;
-    /* the source is chosen by connect(), after the classification */
-    request->local.family = dst->family;
+    get_local_endpoint( unix_fd, addr, len, dst->family, &request->local );
     request->values.addr_len = dst->family == 6 ? 16 : 4;
     request->values.protocol = IPPROTO_TCP;
     memcpy( request->values.remote_addr, dst->addr, request->values.addr_len );
@@ -517,8 +570,8 @@ static void start_classify( struct wfp_conn *wfp, struct process *process, const
     if (!request->done) set_error( STATUS_MORE_PROCESSING_REQUIRED );
 }
 
-int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct sockaddr *addr, socklen_t *len,
-                         socklen_t max_len )
+int wfp_callout_connect( struct wfp_conn **slot, struct process *process, int unix_fd, struct sockaddr *addr,
+                         socklen_t *len, socklen_t max_len )
 {
     struct classify_request *request;
     struct wfp_endpoint dst;
@@ -582,12 +635,12 @@ int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct
         set_error( STATUS_NO_MEMORY );
         return 0;
     }
-    start_classify( wfp, process, &dst );
+    start_classify( wfp, process, unix_fd, addr, *len, &dst );
     request = wfp->callout_request;
     if (request && request->done)
     {
         /* decided without a callout: connect now */
-        return wfp_callout_connect( slot, process, addr, len, max_len );
+        return wfp_callout_connect( slot, process, unix_fd, addr, len, max_len );
     }
     return 0;
 }

@@ -41,8 +41,8 @@ extern int wfp_callout_ioctl( struct wfp_conn **slot, const struct wfp_sock_info
  * connect_callout_* fields say so), 0 with the error set.
  * STATUS_MORE_PROCESSING_REQUIRED means that a callout is being asked:
  * ntdll waits with IOCTL_AFD_WINE_WFP_CLASSIFY_WAIT and connects again. */
-extern int wfp_callout_connect( struct wfp_conn **slot, struct process *process, struct sockaddr *addr,
-                                socklen_t *len, socklen_t max_len );
+extern int wfp_callout_connect( struct wfp_conn **slot, struct process *process, int unix_fd,
+                                struct sockaddr *addr, socklen_t *len, socklen_t max_len );
 extern void wfp_callout_conn_freed( struct wfp_conn *wfp );
 
 #endif /* __WINE_SERVER_WFP_CALLOUT_H */
