@@ -24,5 +24,9 @@ status=0
 "$WFP_SRCDIR/tests/conformance.sh" "$WINE10/ws2_32_test.exe" || status=1
 "$WFP_SRCDIR/tests/wine-tests.sh" "$WINE10/ws2_32_test.exe" || status=1
 "$WFP_SRCDIR/tests/e2e/run.sh" || status=1
-"$WFP_SRCDIR/tests/corpus/run.sh" || status=1
+# with the callout driver, the cases whose accepting differs most: the
+# driver's path is the same code over both Wines, and the e2e suite
+# drives it hard
+CORPUS_DRIVER_CASES=${CORPUS_DRIVER_CASES-wfpsampler rama arch-acceptex arch-worker chain} \
+    "$WFP_SRCDIR/tests/corpus/run.sh" || status=1
 exit $status

@@ -106,7 +106,9 @@ static inline SOCKET listen_on( int family, int port, BOOL dual_stack, DWORD fla
 
 static inline void listening( void )
 {
-    say( "listening\n" );
+    /* its process id, for a redirector that leaves the proxy's own
+     * connections alone by localRedirectTargetPID */
+    say( "listening (process %lu)\n", GetCurrentProcessId() );
 }
 
 /* Move what from has to to; at its end of file, pass the end on. */

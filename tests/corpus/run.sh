@@ -13,11 +13,14 @@
 #   - what the program logged of each WFP call: results, errors, sizes;
 #   - afterwards, the same wineserver still answers and its tables are
 #     empty again.
-# Every case runs under in-Wine rules (no root needed), then under
-# nftables in a network namespace of its own (root only).  Last, the
-# reproducer of issue 11's wineserver crash.
+# Every case runs under in-Wine rules (no root needed), followed by the
+# reproducer of issue 11's wineserver crash; then with the sample callout
+# driver as the redirector, as a product's driver redirects (no root
+# needed either); last under nftables in a network namespace of its own
+# (root only).
 #
-# CORPUS_CASES="envoy arch-blocking repro ..." runs only the cases named.
+# CORPUS_CASES="envoy arch-blocking repro ..." runs only the cases named,
+# CORPUS_MODES="rules driver nft" only the modes named.
 . "$WFP_SRCDIR/tests/lib.sh"
 
 SUITE=corpus
@@ -63,7 +66,8 @@ server_pid()
 }
 
 # start_server: the prefix's persistent wineserver, in $IN_NS, its stderr in
-# wineserver-MODE.log; then the rules and services of the mode
+# wineserver-MODE.log; then the rules and services of the mode, and its
+# callout drivers
 start_server()
 {
     server_log_lines=$(cat "$LOGS/wineserver-$MODE.log" 2>/dev/null | wc -l)
@@ -71,6 +75,7 @@ start_server()
     for _i in $(seq 50); do server=$(server_pid); test -n "$server" && break; sleep 0.2; done
     server_dir=$(readlink "/proc/$server/cwd" 2>/dev/null)
     wfp reg import "$(winepath_of "$LOGS/rules-$MODE.reg")" >>"$LOGS/reg.log" 2>&1
+    test "$MODE" != driver || start_drivers
     echo "corpus: $MODE: wineserver pid ${server:-none}"
 }
 
@@ -269,7 +274,7 @@ case_envoy()
     origin envoy-origin.log $DPORT
     bg envoy.log "$CORPUS/envoy.exe" --name envoy 47601
     ready envoy-origin.log envoy.log || { case_end; return; }
-    proxied "4 6" "$HOP:47601"
+    proxied "4 6" "$(hop 47601)"
     lines envoy.log 201 "getsockopt\(SOL_IP, SO_ORIGINAL_DST\) = 0, 16 bytes: $V4:$DPORT$" \
         "IPv4: getsockopt(SOL_IP = 0xfffb, SO_ORIGINAL_DST = 0x300f) gives the original destination, 16 bytes"
     lines envoy.log 200 "getsockopt\(SOL_IPV6, SO_ORIGINAL_DST\) = 0, 28 bytes: \[::1\]:$DPORT$" \
@@ -289,7 +294,7 @@ case_wfpsampler()
     origin wfpsampler-origin.log $DPORT
     bg wfpsampler.log "$CORPUS/wfpsampler.exe" --name wfpsampler 47602
     ready wfpsampler-origin.log wfpsampler.log || { case_end; return; }
-    proxied "4 6" "$HOP:47602"
+    proxied "4 6" "$(hop 47602)"
     lines wfpsampler.log 401 "records = 0, [0-9]+ bytes; context = 0, 256 bytes; SET = 0, 0 bytes; destination" \
         "QUERY_RECORDS into 8192, QUERY_CONTEXT into exactly 256 (256 bytes back), SET with 0 bytes returned"
     lines wfpsampler.log 401 "\(the peer\)$" "the context's second SOCKADDR_STORAGE is the original source"
@@ -320,6 +325,12 @@ case_rama()
     origin rama-origin.log $DPORT
     bg rama.log "$CORPUS/rama.exe" --name rama 47604
     ready rama-origin.log rama.log || { case_end; return; }
+    if test "$MODE" = driver; then
+        # as a product's service tells its driver which process is the proxy
+        _pid=$(tr -d '\r' <"$LOGS/$MODE-rama.log" | sed -n 's/^.*listening (process \([0-9]*\))$/\1/p' | head -n 1)
+        ctl corpusc1 add $V4:$DPORT 127.0.0.1:47604 pid=$_pid
+        ctl corpusc1 add "[::1]:$DPORT" "[::1]:47604" pid=$_pid
+    fi
     # rama sets no records: the origin sees none on the proxy's leg
     proxied "4 6" none
     lines rama.log 401 "context\(128\) = error 10014, 256 bytes; context\(256\) = 0, 256 bytes; target" \
@@ -354,7 +365,7 @@ case_iocp()
     origin iocp-origin.log $DPORT
     bg iocp.log "$CORPUS/iocp_proxy.exe" --name iocp 47606
     ready iocp-origin.log iocp.log || { case_end; return; }
-    proxied 4 "$HOP:47606"
+    proxied 4 "$(hop 47606)"
     lines iocp.log 201 "records = 0, [0-9]+ bytes; context = 0, 256 bytes; SET = 0; WSAConnect\(128\) = 0: $V4:$DPORT$" \
         "WSAAccept, QUERY_RECORDS into 2048, QUERY_CONTEXT into 256, SET, WSAConnect with a 128-byte name"
     lines iocp.log 201 "Redirect record size mismatch. [0-9]+ and 0$" "SET returns 0 bytes (the proxy only logs it)"
@@ -369,7 +380,7 @@ case_overlapped()
     origin overlapped-origin.log $DPORT
     bg overlapped.log "$CORPUS/overlapped.exe" --name overlapped 47607
     ready overlapped-origin.log overlapped.log || { case_end; return; }
-    proxied "4 6" "$HOP:47607"
+    proxied "4 6" "$(hop 47607)"
     lines overlapped.log 401 "records (at once|pending): 0, [0-9]+ bytes; context (at once|pending): 0, 256 bytes; SET (at once|pending): 0, 0 bytes" \
         "overlapped queries with an event complete within 300 ms with the right sizes"
     lines overlapped.log 0 "timed out" "no query needed CancelIo"
@@ -383,7 +394,7 @@ case_wepoll()
     origin wepoll-origin.log $DPORT
     bg wepoll.log "$CORPUS/wepoll.exe" --name wepoll 47608
     ready wepoll-origin.log wepoll.log || { case_end; return; }
-    proxied "4 6" "$HOP:47608"
+    proxied "4 6" "$(hop 47608)"
     lines wepoll.log 401 "token 0x[0-9a-f]+; records = 0, [0-9]+ bytes; context = 0, 256 bytes; SET = 0; upstream token 0x[0-9a-f]+;" \
         "SIO_QUERY_WFP_ALE_ENDPOINT_HANDLE into 8 bytes gives a token for each socket, before and after connect"
     lines wepoll.log 0 "UNEXPECTED" "tokens are stable on live sockets, distinct between them, new for reused handles"
@@ -398,7 +409,7 @@ case_arch()
     origin "arch-$2-origin.log" $DPORT
     bg "arch-$2.log" "$CORPUS/arch.exe" --name "arch-$2" --accept "$2" --query "$3" 476$1
     ready "arch-$2-origin.log" "arch-$2.log" || { case_end; return; }
-    proxied "4 6" "$HOP:476$1"
+    proxied "4 6" "$(hop 476$1)"
     lines "arch-$2.log" 401 "records = 0, [0-9]+ bytes \($3[^)]*\); context = 0, 256 bytes \($3[^)]*\); SET = 0; destination" \
         "QUERY_RECORDS and QUERY_CONTEXT ($3) give their sizes, SET succeeds"
     case $2 in
@@ -416,7 +427,7 @@ case_chain()
     bg chain-envoy.log "$CORPUS/envoy.exe" --name chain-envoy 47616
     bg chain-wfpsampler.log "$CORPUS/wfpsampler.exe" --name chain-wfpsampler 47666
     ready chain-origin.log chain-envoy.log chain-wfpsampler.log || { case_end; return; }
-    proxied "4 6" "$HOP:47616,$HOP:47666"
+    proxied "4 6" "$(hop 47616),$(hop 47666)"
     lines chain-wfpsampler.log 401 "destination (127\.0\.0\.[23]|\[::1\]):$DPORT, origin .* \(the peer\)$" \
         "the second proxy's context names the original destination; its source is the first proxy"
     case_end
@@ -430,12 +441,19 @@ want()
     return 1
 }
 
+# want_mode MODE: the mode is to run (CORPUS_MODES="rules driver nft")
+want_mode()
+{
+    case " ${CORPUS_MODES:-rules driver nft} " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
 run_cases()
 {
     want envoy && case_envoy
     want wfpsampler && case_wfpsampler
     test "$MODE" = rules && want wfpsampler-context-none && case_wfpsampler_no_context
-    if ! want rama; then :; elif test "$MODE" = rules; then case_rama; else
+    if ! want rama; then :; elif test "$MODE" != nft; then case_rama; else
         skipped "$MODE, rama: rama sets no records and relies on the redirector excluding the proxy's process (localRedirectTargetPID); netfilter cannot tell a Wine process's sockets apart, the wineserver makes them all"
     fi
     want ebpf-listener && case_ebpf
@@ -459,89 +477,144 @@ run_cases()
 prefix=$WFP_BUILDDIR/build/corpus/prefix$SERIES
 rm -rf "$prefix"
 cp -a "$(prefix_template wfp)" "$prefix"
-MODE=rules
-V4=127.0.0.3
-HOP=rule
-{
-    printf 'REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Rules]\n'
-    for n in 01 02 05 06 07 08 09 10 11 12 13 14 15; do
-        printf '"c%s"="tcp %s:477%s -> 127.0.0.1:476%s"\n' $n $V4 $n $n
-        printf '"c%s6"="tcp [::1]:477%s -> [::1]:476%s"\n' $n $n $n
-    done
-    printf '"c03"="tcp %s:47703 -> 127.0.0.1:47603 context=none"\n' $V4
-    printf '"c036"="tcp [::1]:47703 -> [::1]:47603 context=none"\n'
-    printf '"c04"="tcp %s:47704 -> 127.0.0.1:47604 target=rama.exe"\n' $V4
-    printf '"c046"="tcp [::1]:47704 -> [::1]:47604 target=rama.exe"\n'
-    # the chain: rules go by name, and a service redirects a flow once
-    printf '"c16a"="tcp %s:47716 -> 127.0.0.1:47616"\n' $V4
-    printf '"c16a6"="tcp [::1]:47716 -> [::1]:47616"\n'
-    printf '"c16b"="tcp %s:47716 -> 127.0.0.1:47666"\n' $V4
-    printf '"c16b6"="tcp [::1]:47716 -> [::1]:47666"\n'
-    # the reproducer's rule, as issue 11 gives it
-    printf '"repro"="tcp 127.0.0.1:9999 -> 127.0.0.1:15001"\n'
-} >"$LOGS/rules-rules.reg"
-start_server
-wfp "$PROGRAMS/wfprules.exe" list >"$LOGS/rules-list.log" 2>&1
-if test "$(grep -c . "$LOGS/rules-list.log")" = "$(grep -c '^"' "$LOGS/rules-rules.reg")"; then
-    ok "rules: the $(grep -c . "$LOGS/rules-list.log") rules of the corpus are in place"
-else
-    bad "rules: the rules are not in place: $(head -n 5 "$LOGS/rules-list.log" | tr '\n' ' ')"
-fi
-run_cases
-
-# the reproducer of issue 11: accept() blocked before a redirected
-# connection comes, after a queried one on the same listener
-if want repro; then
-    case_begin repro
-    if run_client repro.log "$CORPUS/repro.exe"; then
-        ok "rules, issue 11's reproducer: $(tail -n 1 "$LOGS/rules-repro.log" | tr -d '\r' | sed 's/^repro: //')"
+if want_mode rules; then
+    MODE=rules
+    V4=127.0.0.3
+    # hop PORT: the hop of a connection redirected to the proxy on PORT
+    hop() { echo "rule:$1"; }
+    {
+        printf 'REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Rules]\n'
+        for n in 01 02 05 06 07 08 09 10 11 12 13 14 15; do
+            printf '"c%s"="tcp %s:477%s -> 127.0.0.1:476%s"\n' $n $V4 $n $n
+            printf '"c%s6"="tcp [::1]:477%s -> [::1]:476%s"\n' $n $n $n
+        done
+        printf '"c03"="tcp %s:47703 -> 127.0.0.1:47603 context=none"\n' $V4
+        printf '"c036"="tcp [::1]:47703 -> [::1]:47603 context=none"\n'
+        printf '"c04"="tcp %s:47704 -> 127.0.0.1:47604 target=rama.exe"\n' $V4
+        printf '"c046"="tcp [::1]:47704 -> [::1]:47604 target=rama.exe"\n'
+        # the chain: rules go by name, and a service redirects a flow once
+        printf '"c16a"="tcp %s:47716 -> 127.0.0.1:47616"\n' $V4
+        printf '"c16a6"="tcp [::1]:47716 -> [::1]:47616"\n'
+        printf '"c16b"="tcp %s:47716 -> 127.0.0.1:47666"\n' $V4
+        printf '"c16b6"="tcp [::1]:47716 -> [::1]:47666"\n'
+        # the reproducer's rule, as issue 11 gives it
+        printf '"repro"="tcp 127.0.0.1:9999 -> 127.0.0.1:15001"\n'
+    } >"$LOGS/rules-rules.reg"
+    start_server
+    wfp "$PROGRAMS/wfprules.exe" list >"$LOGS/rules-list.log" 2>&1
+    if test "$(grep -c . "$LOGS/rules-list.log")" = "$(grep -c '^"' "$LOGS/rules-rules.reg")"; then
+        ok "rules: the $(grep -c . "$LOGS/rules-list.log") rules of the corpus are in place"
     else
-        bad "rules, issue 11's reproducer: $(tail -n 3 "$LOGS/rules-repro.log" | tr -d '\r' | tr '\n' ' ')"
+        bad "rules: the rules are not in place: $(head -n 5 "$LOGS/rules-list.log" | tr '\n' ' ')"
     fi
-    case_end
+    run_cases
+
+    # the reproducer of issue 11: accept() blocked before a redirected
+    # connection comes, after a queried one on the same listener
+    if want repro; then
+        case_begin repro
+        if run_client repro.log "$CORPUS/repro.exe"; then
+            ok "rules, issue 11's reproducer: $(tail -n 1 "$LOGS/rules-repro.log" | tr -d '\r' | sed 's/^repro: //')"
+        else
+            bad "rules, issue 11's reproducer: $(tail -n 3 "$LOGS/rules-repro.log" | tr -d '\r' | tr '\n' ' ')"
+        fi
+        case_end
+    fi
+    stop_server
 fi
-stop_server
+
+# ---- a callout driver ----------------------------------------------------------------
+
+# The same cases, redirected by the sample callout driver (programs/wfpcallout)
+# as a product's driver redirects: each connect() goes to the driver's
+# classifyFn in winedevice, which sends it to the case's proxy with a
+# context of two SOCKADDR_STORAGE, WFPSampler's.  A second driver, of
+# another vendor and a lighter sublayer, takes the chain's second leg.
+# No root is needed.
+if want_mode driver; then
+    MODE=driver
+    V4=127.0.0.3
+    # the hops name the driver, the first one but for the chain's second proxy
+    hop() { if test "$1" = 47666; then echo callout:202; else echo callout:201; fi; }
+    printf 'REGEDIT4\n\n[-HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Rules]\n' >"$LOGS/rules-driver.reg"
+    start_drivers()
+    {
+        install_driver corpusc1 201 4096
+        install_driver corpusc2 202 2048
+        for n in 01 02 05 06 07 08 09 10 11 12 13 14 15; do
+            ctl corpusc1 add $V4:477$n 127.0.0.1:476$n
+            ctl corpusc1 add "[::1]:477$n" "[::1]:476$n"
+        done
+        ctl corpusc1 add $V4:47716 127.0.0.1:47616
+        ctl corpusc1 add "[::1]:47716" "[::1]:47616"
+        ctl corpusc2 add $V4:47716 127.0.0.1:47666
+        ctl corpusc2 add "[::1]:47716" "[::1]:47666"
+    }
+    # each driver's fwpkclnt.sys keeps an engine socket in the wineserver,
+    # which wait_empty counts among the sockets with redirect state
+    engine_sockets=2
+    # CORPUS_DRIVER_CASES: fewer cases in this mode (run-series.sh's, over
+    # a second Wine)
+    all_cases=$CORPUS_CASES
+    if test -z "$CORPUS_CASES" && test -n "$CORPUS_DRIVER_CASES"; then
+        CORPUS_CASES=$CORPUS_DRIVER_CASES
+        skipped "driver: the cases other than $CORPUS_DRIVER_CASES (over Wine 8.0 every case runs with the driver)"
+    fi
+    start_server
+    ctl corpusc1 info; ctl corpusc2 info
+    if tail -n 2 "$LOGS/wfpcalloutctl.log" | tr -d '\r' | tr '\n' ' ' | grep -q "instance=201 rules=28 .*instance=202 rules=2 "; then
+        ok "driver: the two drivers run, with the corpus's 30 destinations"
+    else
+        bad "driver: the drivers are not in place: $(tail -n 4 "$LOGS/sc.log" "$LOGS/wfpcalloutctl.log" | tr '\n' ' ')"
+    fi
+    run_cases
+    stop_server
+    engine_sockets=0
+    CORPUS_CASES=$all_cases
+fi
 
 # ---- nftables ------------------------------------------------------------------------
 
-MODE=nft
-if ! reason=$(netns_usable); then
-    skipped "the nftables cases: $reason"
-else
-    ns=wfp-corpus-$$
-    "$IP" netns add "$ns"
-    "$IP" -n "$ns" link set lo up
-    IN_NS="$IP netns exec $ns"
-    V4=127.0.0.2
-    HOP=nf
-    nft_redirect()
-    {
-        # a proxy's outbound socket carries the mark of its service
-        $IN_NS "$NFT" add rule inet wfp_corpus output ip daddr $V4 tcp dport "$1" meta mark \& "$3" == 0 redirect to :"$2"
-        $IN_NS "$NFT" add rule inet wfp_corpus output ip6 daddr ::1 tcp dport "$1" meta mark \& "$3" == 0 redirect to :"$2"
-    }
-    $IN_NS "$NFT" -f - <<RULES
+if want_mode nft; then
+    MODE=nft
+    if ! reason=$(netns_usable); then
+        skipped "the nftables cases: $reason"
+    else
+        ns=wfp-corpus-$$
+        "$IP" netns add "$ns"
+        "$IP" -n "$ns" link set lo up
+        IN_NS="$IP netns exec $ns"
+        V4=127.0.0.2
+        hop() { echo "nf:$1"; }
+        nft_redirect()
+        {
+            # a proxy's outbound socket carries the mark of its service
+            $IN_NS "$NFT" add rule inet wfp_corpus output ip daddr $V4 tcp dport "$1" meta mark \& "$3" == 0 redirect to :"$2"
+            $IN_NS "$NFT" add rule inet wfp_corpus output ip6 daddr ::1 tcp dport "$1" meta mark \& "$3" == 0 redirect to :"$2"
+        }
+        $IN_NS "$NFT" -f - <<RULES
 table inet wfp_corpus {
     chain output {
         type nat hook output priority -100;
     }
 }
 RULES
-    # services nobody configured mark with 0x1000
-    for n in 01 02 05 06 07 08 09 10 11 12 13 14 15; do nft_redirect 477$n 476$n 0x1000; done
-    nft_redirect 47716 47616 0x100
-    nft_redirect 47716 47666 0x200
-    $IN_NS "$NFT" list ruleset >"$LOGS/nft-ruleset.log" 2>&1
-    {
-        printf 'REGEDIT4\n\n[-HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Rules]\n\n'
-        printf '[HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Services]\n'
-        printf '"chain-envoy"="port=47616 mark=0x100"\n'
-        printf '"chain-wfpsampler"="port=47666 mark=0x200"\n'
-    } >"$LOGS/rules-nft.reg"
-    # the same prefix, served now from the namespace, without the rules
-    start_server
-    run_cases
-    stop_server
+        # services nobody configured mark with 0x1000
+        for n in 01 02 05 06 07 08 09 10 11 12 13 14 15; do nft_redirect 477$n 476$n 0x1000; done
+        nft_redirect 47716 47616 0x100
+        nft_redirect 47716 47666 0x200
+        $IN_NS "$NFT" list ruleset >"$LOGS/nft-ruleset.log" 2>&1
+        {
+            printf 'REGEDIT4\n\n[-HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Rules]\n\n'
+            printf '[HKEY_LOCAL_MACHINE\\Software\\Wine\\WFP\\Services]\n'
+            printf '"chain-envoy"="port=47616 mark=0x100"\n'
+            printf '"chain-wfpsampler"="port=47666 mark=0x200"\n'
+        } >"$LOGS/rules-nft.reg"
+        # the same prefix, served now from the namespace, without the rules
+        start_server
+        run_cases
+        stop_server
+    fi
 fi
 
 echo "corpus: logs in $LOGS; $(( $(date +%s) - suite_start )) seconds"

@@ -10,21 +10,6 @@ echo "e2e: WFP callout drivers (wfpcallout.sys)"
 prefix=$(fresh_prefix e2e-callout wfp)
 WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>"$LOGS/wineserver-callout.log"
 
-# install_driver NAME INSTANCE SUBLAYER-WEIGHT: as an installer does it
-install_driver()
-{
-    cp "$PROGRAMS/wfpcallout.sys" "$prefix/drive_c/windows/system32/drivers/$1.sys"
-    wfp sc create "$1" type= kernel start= demand binPath= "C:\\windows\\system32\\drivers\\$1.sys" \
-        >>"$LOGS/sc.log" 2>&1
-    wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v Instance /t REG_DWORD /d "$2" /f \
-        >>"$LOGS/sc.log" 2>&1
-    wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v SublayerWeight /t REG_DWORD /d "$3" \
-        /f >>"$LOGS/sc.log" 2>&1
-    # services.exe may not know the service sc create just made yet
-    for try in 1 2 3; do wfp sc start "$1" >>"$LOGS/sc.log" 2>&1 && break; sleep 1; done
-}
-ctl() { wfp "$PROGRAMS/wfpcalloutctl.exe" "$@" >>"$LOGS/wfpcalloutctl.log" 2>&1; }
-
 install_driver wfpc1 101 4096
 if ctl wfpc1 info; then
     ok "the sample driver, which imports fwpkclnt.sys, starts in winedevice and answers its device"

@@ -60,7 +60,7 @@ wait_empty()
 {
     for i in $(seq 60); do
         s=$(stats)
-        case "$s" in *"sockets=0 pending=0"*) ok "$1: the wineserver's tables are empty again ($s)"; return ;; esac
+        case "$s" in *"sockets=${engine_sockets:-0} pending=0"*) ok "$1: the wineserver's tables are empty again ($s)"; return ;; esac
         sleep 0.5
     done
     bad "$1: the wineserver's tables did not empty: $s"
@@ -68,6 +68,25 @@ wait_empty()
     echo "$SUITE: TCP connections that are not closing, with their owners:"
     $IN_NS ss -tanpH state established state close-wait state fin-wait-1 state fin-wait-2 | sed 's/^/    /' | head -n 60
 }
+
+# install_driver NAME INSTANCE SUBLAYER-WEIGHT: the sample callout driver
+# wfpcallout.sys as the service NAME of $prefix, started, as a product's
+# installer does it; its hops read callout:INSTANCE
+install_driver()
+{
+    cp "$PROGRAMS/wfpcallout.sys" "$prefix/drive_c/windows/system32/drivers/$1.sys"
+    wfp sc create "$1" type= kernel start= demand binPath= "C:\\windows\\system32\\drivers\\$1.sys" \
+        >>"$LOGS/sc.log" 2>&1
+    wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v Instance /t REG_DWORD /d "$2" /f \
+        >>"$LOGS/sc.log" 2>&1
+    wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v SublayerWeight /t REG_DWORD /d "$3" \
+        /f >>"$LOGS/sc.log" 2>&1
+    # services.exe may not know the service sc create just made yet
+    for try in 1 2 3; do wfp sc start "$1" >>"$LOGS/sc.log" 2>&1 && break; sleep 1; done
+}
+
+# ctl NAME add|clear|info ...: wfpcalloutctl, to the driver of service NAME
+ctl() { wfp "$PROGRAMS/wfpcalloutctl.exe" "$@" >>"$LOGS/wfpcalloutctl.log" 2>&1; }
 
 # rules ARGS...: wfprules in $prefix, its output appended to wfprules.log
 rules() { wfp "$PROGRAMS/wfprules.exe" "$@" >>"$LOGS/wfprules.log" 2>&1; }
