@@ -43,6 +43,7 @@
 #include "wine/afd.h"
 #include "wine/debug.h"
 #include "wine/exception.h"
+#include "wine/list.h"
 
 WINE_DEFAULT_DEBUG_CHANNEL(fwpkclnt);
 
@@ -109,6 +110,16 @@ struct classify
     BYTE                   data[CLASSIFY_BUFFER];
 };
 
+/* a filter that calls a callout: when a driver is unloaded with its
+ * callouts registered, they go, and so do their filters */
+struct callout_filter
+{
+    struct list entry;
+    UINT64      id;
+    GUID        key;
+    GUID        callout_key;
+};
+
 static CRITICAL_SECTION cs;
 static CRITICAL_SECTION_DEBUG cs_debug =
 {
@@ -124,6 +135,7 @@ static BOOL worker_started;
 static struct callout callouts[MAX_CALLOUTS];
 static unsigned int callout_count;
 static UINT32 next_callout_id = 1;
+static struct list callout_filters = LIST_INIT( callout_filters );
 
 static NTSTATUS open_engine_socket(void)
 {
@@ -556,6 +568,35 @@ static void notify_callout( const GUID *callout_key, FWPS_CALLOUT_NOTIFY_TYPE ty
     __ENDTRY
 }
 
+static void remember_filter( UINT64 id, const GUID *key, const GUID *callout_key )
+{
+    struct callout_filter *filter;
+
+    /* the wineserver caps the filters, and so this list */
+    if (!(filter = ExAllocatePool( PagedPool, sizeof(*filter) ))) return;
+    filter->id = id;
+    filter->key = *key;
+    filter->callout_key = *callout_key;
+    EnterCriticalSection( &cs );
+    list_add_tail( &callout_filters, &filter->entry );
+    LeaveCriticalSection( &cs );
+}
+
+static void forget_filter( UINT64 id, const GUID *key )
+{
+    struct callout_filter *filter;
+
+    EnterCriticalSection( &cs );
+    LIST_FOR_EACH_ENTRY( filter, &callout_filters, struct callout_filter, entry )
+    {
+        if (key ? !IsEqualGUID( &filter->key, key ) : filter->id != id) continue;
+        list_remove( &filter->entry );
+        ExFreePool( filter );
+        break;
+    }
+    LeaveCriticalSection( &cs );
+}
+
 /***********************************************************************
  *           FwpmFilterAdd0   (FWPKCLNT.SYS.@)
  */
@@ -606,8 +647,11 @@ NTSTATUS WINAPI FwpmFilterAdd0( HANDLE handle, const FWPM_FILTER0 *filter, PSECU
         TRACE( "filter %s is %s\n", debugstr_guid(&params->key), wine_dbgstr_longlong(filter_id) );
         if (id) *id = filter_id;
         if (params->action & FWP_ACTION_FLAG_CALLOUT)
+        {
+            remember_filter( filter_id, &params->key, &params->callout_key );
             notify_callout( &params->callout_key, FWPS_CALLOUT_NOTIFY_ADD_FILTER, &params->key, filter_id,
                             params->context );
+        }
     }
     ExFreePool( params );
     return status;
@@ -619,13 +663,17 @@ NTSTATUS WINAPI FwpmFilterAdd0( HANDLE handle, const FWPM_FILTER0 *filter, PSECU
 NTSTATUS WINAPI FwpmFilterDeleteById0( HANDLE handle, UINT64 id )
 {
     struct afd_wfp_delete_filter_params params;
+    NTSTATUS status;
 
     TRACE( "%p, %s\n", handle, wine_dbgstr_longlong(id) );
 
     if (!get_engine( handle ) || !id) return STATUS_INVALID_PARAMETER;
     memset( &params, 0, sizeof(params) );
     params.id = id;
-    return engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL );
+    if ((status = engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL )))
+        return status;
+    forget_filter( id, NULL );
+    return STATUS_SUCCESS;
 }
 
 /***********************************************************************
@@ -634,13 +682,17 @@ NTSTATUS WINAPI FwpmFilterDeleteById0( HANDLE handle, UINT64 id )
 NTSTATUS WINAPI FwpmFilterDeleteByKey0( HANDLE handle, const GUID *key )
 {
     struct afd_wfp_delete_filter_params params;
+    NTSTATUS status;
 
     TRACE( "%p, %s\n", handle, debugstr_guid(key) );
 
     if (!get_engine( handle ) || !key) return STATUS_INVALID_PARAMETER;
     memset( &params, 0, sizeof(params) );
     params.key = *key;
-    return engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL );
+    if ((status = engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL )))
+        return status;
+    forget_filter( 0, key );
+    return STATUS_SUCCESS;
 }
 
 /*
@@ -922,13 +974,65 @@ static void WINAPI classify_thread( void *arg )
     }
 }
 
+/*
+ * A driver must unregister its callouts before it is unloaded; one that
+ * does not would leave filters calling code that is gone.  Its callouts
+ * are unregistered for it, and their filters deleted, when its module
+ * goes.
+ */
+static void drop_callouts_of( const char *base, SIZE_T size )
+{
+    struct callout_filter *filter, *next;
+    unsigned int i = 0, count;
+
+    EnterCriticalSection( &cs );
+    while (i < callout_count)
+    {
+        struct callout *callout = &callouts[i];
+
+        if (callout->version < 0 || (char *)callout->classify < base || (char *)callout->classify >= base + size)
+        {
+            i++;
+            continue;
+        }
+        count = 0;
+        LIST_FOR_EACH_ENTRY_SAFE( filter, next, &callout_filters, struct callout_filter, entry )
+        {
+            struct afd_wfp_delete_filter_params params;
+
+            if (!IsEqualGUID( &filter->callout_key, &callout->key )) continue;
+            memset( &params, 0, sizeof(params) );
+            params.key = filter->key;
+            engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL );
+            list_remove( &filter->entry );
+            ExFreePool( filter );
+            count++;
+        }
+        ERR( "callout %s is still registered by a driver that was unloaded; unregistering it and deleting its %u "
+             "filter(s)\n", debugstr_guid(&callout->key), count );
+        delete_callout( callout );   /* the last one takes its place */
+    }
+    LeaveCriticalSection( &cs );
+}
+
+static void CALLBACK dll_notification( ULONG reason, LDR_DLL_NOTIFICATION_DATA *data, void *context )
+{
+    if (reason == LDR_DLL_NOTIFICATION_REASON_UNLOADED)
+        drop_callouts_of( data->Unloaded.DllBase, data->Unloaded.SizeOfImage );
+}
+
 static NTSTATUS start_worker(void)
 {
     HANDLE thread;
     NTSTATUS status;
+    void *module, *cookie;
 
     if (worker_started) return STATUS_SUCCESS;
     if ((status = open_engine_socket())) return status;
+    /* the worker runs here until the process ends, even after the driver
+     * that imported this library is unloaded */
+    if (RtlPcToFileHeader( (void *)start_worker, &module )) LdrAddRefDll( LDR_ADDREF_DLL_PIN, module );
+    LdrRegisterDllNotification( 0, dll_notification, NULL, &cookie );
     if ((status = PsCreateSystemThread( &thread, THREAD_ALL_ACCESS, NULL, NULL, NULL, classify_thread, NULL )))
         return status;
     ZwClose( thread );
