@@ -64,7 +64,7 @@ static UNICODE_STRING link_name;
 static HANDLE engine, redirect_handle;
 static GUID provider_key, sublayer_key, callout_keys[2];
 static UINT32 callout_ids[2];
-static unsigned int instance = 1, sublayer_weight = 0x1000;
+static unsigned int instance = 1, sublayer_weight = 0x1000, leak_on_unload;
 static KSPIN_LOCK lock;
 static struct wfpcallout_rule rules[WFPCALLOUT_MAX_RULES];
 static UINT64 filter_ids[WFPCALLOUT_MAX_RULES];
@@ -95,6 +95,10 @@ static void read_parameters( const UNICODE_STRING *registry_path )
     if (!ZwQueryValueKey( key, &name, KeyValuePartialInformation, &value, sizeof(value), &size ) &&
         value.info.Type == REG_DWORD)
         sublayer_weight = *(DWORD *)value.info.Data & 0xffff;
+    RtlInitUnicodeString( &name, L"LeakOnUnload" );
+    if (!ZwQueryValueKey( key, &name, KeyValuePartialInformation, &value, sizeof(value), &size ) &&
+        value.info.Type == REG_DWORD)
+        leak_on_unload = *(DWORD *)value.info.Data;
     ZwClose( key );
 }
 
@@ -372,7 +376,8 @@ static void unregister(void)
 
 static void WINAPI driver_unload( DRIVER_OBJECT *driver )
 {
-    unregister();
+    /* a broken driver, for the tests: its callouts and filters stay */
+    if (!leak_on_unload) unregister();
     IoDeleteSymbolicLink( &link_name );
     IoDeleteDevice( device );
 }

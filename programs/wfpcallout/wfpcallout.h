@@ -24,7 +24,9 @@
  * is {NNNN0000-7766-4f5e-9d2c-77666670726f}, NNNN the service's Instance
  * value (HKLM\System\CurrentControlSet\Services\NAME\Parameters, default
  * 1), so the hops it leaves in redirect records read callout:NNNN.  Its
- * sublayer weighs SublayerWeight (same key, default 0x1000).
+ * sublayer weighs SublayerWeight (same key, default 0x1000).  LeakOnUnload
+ * (same key, for the tests) makes it a broken driver that is unloaded with
+ * its callouts and filters in place.
  */
 
 #ifndef WFPCALLOUT_H

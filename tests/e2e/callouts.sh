@@ -7,6 +7,10 @@
 # its redirection.  No root is needed.
 
 echo "e2e: WFP callout drivers (wfpcallout.sys)"
+# fwpkclnt.sys's errors, in the log of the command that started services.exe
+# (sc.log), whose environment winedevice gets
+saved_winedebug=$WINEDEBUG
+test "$WINEDEBUG" != -all || WINEDEBUG=-all,err+fwpkclnt
 prefix=$(fresh_prefix e2e-callout wfp)
 WINEPREFIX=$prefix "$WINESERVER_WFP" -p >/dev/null 2>"$LOGS/wineserver-callout.log"
 
@@ -60,7 +64,7 @@ echo "e2e: $(tail -n 2 "$LOGS/wfpcalloutctl.log" | tr '\n' ' ')"
 # pended one after the wineserver's 5 s), and everything survives.
 install_driver wfpc3 103 1024
 start callout-hostile.log "$E2E/origin.exe" 127.0.0.3:27591 127.0.0.3:27592 127.0.0.3:27593 127.0.0.3:27594 \
-    127.0.0.3:27595
+    127.0.0.3:27595 127.0.0.3:27596
 wait_for callout-hostile.log listening || true
 port=27591
 for kind in family context pointer crash pend; do
@@ -78,6 +82,24 @@ client "callout, after the misbehaving driver: still two proxies" 127.0.0.3:2758
     --count 20
 wfp sc stop wfpc3 >>"$LOGS/sc.log" 2>&1
 
+# a driver that is unloaded with its callouts registered and its filter in
+# place: fwpkclnt.sys unregisters the callouts and deletes the filter, so
+# that the connection goes on unredirected, and no filter calls code that
+# is gone (which would end in the crash handler)
+install_driver wfpc4 104 512 LeakOnUnload=1
+ctl wfpc4 add 127.0.0.3:27596 127.0.0.1:27511
+client "callout, a driver that will not clean up" 127.0.0.3:27596 --expect callout:104 --count 5
+crashes=$(grep -c "crashed" "$LOGS/sc.log")
+wfp sc stop wfpc4 >>"$LOGS/sc.log" 2>&1
+sleep 1
+client "callout, that driver unloaded: not redirected" 127.0.0.3:27596 --expect none --count 5
+dropped=$(grep -c "callout {00020068-7766-4f5e-9d2c-77666670726f} is still registered by a driver that was unloaded; unregistering it and deleting its 1 filter" "$LOGS/sc.log")
+if [ "$dropped" = 1 ] && [ "$(grep -c "crashed" "$LOGS/sc.log")" = "$crashes" ]; then
+    ok "callout: a driver unloaded without cleaning up leaves no callout or filter behind"
+else
+    bad "callout: after a driver unloaded without cleaning up: $dropped of its filters dropped, crashes $crashes -> $(grep -c "crashed" "$LOGS/sc.log"): $(grep fwpkclnt "$LOGS/sc.log" | tail -n 3 | tr '\n' ' ')"
+fi
+
 # unloading a driver takes its filters with it
 wfp sc stop wfpc2 >>"$LOGS/sc.log" 2>&1
 sleep 1
@@ -88,3 +110,4 @@ client "callout, both drivers stopped: not redirected" 127.0.0.3:27581 --expect 
 
 pkill -f 'wfpproxy.exe --name e2e-callout' 2>/dev/null
 WINEPREFIX=$prefix "$WINESERVER_WFP" -k
+WINEDEBUG=$saved_winedebug

@@ -69,20 +69,22 @@ wait_empty()
     $IN_NS ss -tanpH state established state close-wait state fin-wait-1 state fin-wait-2 | sed 's/^/    /' | head -n 60
 }
 
-# install_driver NAME INSTANCE SUBLAYER-WEIGHT: the sample callout driver
-# wfpcallout.sys as the service NAME of $prefix, started, as a product's
-# installer does it; its hops read callout:INSTANCE
+# install_driver NAME INSTANCE SUBLAYER-WEIGHT [VALUE=DWORD...]: the sample
+# callout driver wfpcallout.sys as the service NAME of $prefix, started, as
+# a product's installer does it; its hops read callout:INSTANCE.  The
+# VALUEs go to its Parameters key too.
 install_driver()
 {
-    cp "$PROGRAMS/wfpcallout.sys" "$prefix/drive_c/windows/system32/drivers/$1.sys"
-    wfp sc create "$1" type= kernel start= demand binPath= "C:\\windows\\system32\\drivers\\$1.sys" \
+    _name=$1; _instance=$2; _weight=$3; shift 3
+    cp "$PROGRAMS/wfpcallout.sys" "$prefix/drive_c/windows/system32/drivers/$_name.sys"
+    wfp sc create "$_name" type= kernel start= demand binPath= "C:\\windows\\system32\\drivers\\$_name.sys" \
         >>"$LOGS/sc.log" 2>&1
-    wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v Instance /t REG_DWORD /d "$2" /f \
-        >>"$LOGS/sc.log" 2>&1
-    wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$1\\Parameters" /v SublayerWeight /t REG_DWORD /d "$3" \
-        /f >>"$LOGS/sc.log" 2>&1
+    for _value in "Instance=$_instance" "SublayerWeight=$_weight" "$@"; do
+        wfp reg add "HKLM\\System\\CurrentControlSet\\Services\\$_name\\Parameters" /v "${_value%%=*}" \
+            /t REG_DWORD /d "${_value#*=}" /f >>"$LOGS/sc.log" 2>&1
+    done
     # services.exe may not know the service sc create just made yet
-    for try in 1 2 3; do wfp sc start "$1" >>"$LOGS/sc.log" 2>&1 && break; sleep 1; done
+    for _try in 1 2 3; do wfp sc start "$_name" >>"$LOGS/sc.log" 2>&1 && break; sleep 1; done
 }
 
 # ctl NAME add|clear|info ...: wfpcalloutctl, to the driver of service NAME
