@@ -581,6 +581,7 @@ int wfp_callout_connect( struct wfp_conn **slot, struct process *process, int un
     if ((wfp = *slot))
     {
         wfp->connect_callout_service = 0;
+        wfp->connect_callout_target = 0;
         free( wfp->connect_context );
         wfp->connect_context = NULL;
         wfp->connect_context_size = 0;
@@ -620,6 +621,7 @@ int wfp_callout_connect( struct wfp_conn **slot, struct process *process, int un
                 request->outcome.context = NULL;
                 /* with no redirect handle the hop still needs a service */
                 wfp->connect_callout_service = request->outcome.service ? request->outcome.service : 0xffff;
+                wfp->connect_callout_target = request->outcome.target_pid;
                 if (debug_level)
                     fprintf( stderr, "wfp: a callout redirected a connection from port %u to port %u\n", dst.port,
                              request->destination.port );
@@ -860,6 +862,14 @@ static int valid_win_endpoint( const BYTE *win, struct wfp_endpoint *endpoint )
     return wfp_endpoint_from_win( win, 28, endpoint ) && endpoint->port;
 }
 
+static int is_loopback( const struct wfp_endpoint *endpoint )
+{
+    static const uint8_t loopback6[16] = { [15] = 1 };
+
+    if (endpoint->family == 4) return endpoint->addr[0] == 127;
+    return !memcmp( endpoint->addr, loopback6, sizeof(loopback6) );
+}
+
 static void complete_classify( struct wfp_conn **slot )
 {
     const struct afd_wfp_classify_result *result = get_req_data();
@@ -868,7 +878,7 @@ static void complete_classify( struct wfp_conn **slot )
     const struct wfp_filter *filter;
     struct callout_client *client;
     struct wfp_endpoint remote;
-    uint32_t action;
+    uint32_t action, rights;
 
     if (size < sizeof(*result) || size - sizeof(*result) < result->context_size)
     {
@@ -884,6 +894,7 @@ static void complete_classify( struct wfp_conn **slot )
     }
 
     action = result->action;
+    rights = result->rights;
     if (result->flags & WINE_AFD_WFP_CLASSIFY_MODIFIED)
     {
         /* only a callout with the right may change the connection; a bad
@@ -895,6 +906,18 @@ static void complete_classify( struct wfp_conn **slot )
         else if (result->context_size > MAX_CONTEXT_SIZE)
             fprintf( stderr, "wineserver: a WFP callout gave a redirect context of %u bytes (at most %u)\n",
                      (unsigned int)result->context_size, MAX_CONTEXT_SIZE );
+        else if (is_loopback( &remote ) && !result->target_pid)
+        {
+            static int reported;
+
+            /* FWPS_CONNECT_REQUEST0: localRedirectTargetPID "must be set for
+             * loopback redirect changes to be accepted by the engine" */
+            if (!reported++)
+                fprintf( stderr, "wineserver: a WFP callout redirected a connection to a loopback address without "
+                         "localRedirectTargetPID; the connection is blocked, as on Windows\n" );
+            action = WFP_ACTION_BLOCK;
+            rights &= ~WFP_RIGHT_ACTION_WRITE;
+        }
         else
         {
             uint8_t *context = NULL;
@@ -914,7 +937,7 @@ static void complete_classify( struct wfp_conn **slot )
     }
     request->client = NULL;
     filter = wfp_engine_find_filter( &engine, request->filter_id );
-    if (filter) wfp_classify_set_result( &request->cursor, filter, action, result->rights );
+    if (filter) wfp_classify_set_result( &request->cursor, filter, action, rights );
     advance( request );
 }
 

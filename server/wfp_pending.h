@@ -75,6 +75,7 @@ struct wfp_pending
     uint8_t             rule_context;  /* its enum wfp_context_layout */
     uint8_t             netfilter;     /* netfilter redirected it on its way to the accept */
     uint16_t            callout_service;   /* the callout that redirected it, or 0 */
+    uint32_t            callout_target;    /* its localRedirectTargetPID, or 0 */
     uint8_t            *callout_context;   /* and the context it gave */
     uint16_t            callout_context_size;
     uint32_t            owner_pid;     /* the process that connected */

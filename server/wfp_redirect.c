@@ -503,9 +503,11 @@ void wfp_redirect_connected( struct wfp_conn *wfp, struct process *process, int 
     entry->rule_service = wfp->connect_rule_service;
     entry->rule_context = wfp->connect_rule_context;
     entry->callout_service = wfp->connect_callout_service;
+    entry->callout_target = wfp->connect_callout_target;
     entry->callout_context = wfp->connect_context;
     entry->callout_context_size = wfp->connect_context_size;
     wfp->connect_callout_service = 0;
+    wfp->connect_callout_target = 0;
     wfp->connect_context = NULL;
     wfp->connect_context_size = 0;
     entry->created_ms = monotonic_ms();
@@ -605,9 +607,16 @@ static void resolve_arrival( struct wfp_conn *wfp, const struct wfp_sock_info *s
     }
     if (entry->callout_service)
     {
+        struct process *callout_target = NULL;
+        unsigned int error = get_error();
+
+        /* the process the callout named (localRedirectTargetPID), while it runs */
+        if (entry->callout_target && !(callout_target = get_process_from_id( entry->callout_target )))
+            set_error( error );
         /* the context is the callout's own bytes, or none */
         init_hop( &hops[count++], WFP_SERVICE_CALLOUT, IPPROTO_TCP, entry->callout_service, &entry->original_dst,
-                  &entry->source, target );
+                  &entry->source, callout_target ? callout_target : target );
+        if (callout_target) release_object( callout_target );
         free( wfp->context );
         wfp->context = entry->callout_context;
         wfp->context_size = entry->callout_context_size;

@@ -68,6 +68,7 @@ struct wfp_conn
     struct wfp_udp_note *udp_notes;     /* a UDP socket's flows that rules redirected, newest first */
     /* callout drivers (wfp_callout.c) */
     uint16_t     connect_callout_service;   /* the callout that redirected this connect(), or 0 */
+    uint32_t     connect_callout_target;    /* and its localRedirectTargetPID, or 0 */
     struct wfp_endpoint connect_callout_original; /* where the program connected, then */
     uint8_t     *connect_context;       /* and the context it gave, for the note */
     uint16_t     connect_context_size;
