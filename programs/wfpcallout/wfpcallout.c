@@ -215,7 +215,7 @@ static void NTAPI classify_fn( const FWPS_INCOMING_VALUES0 *values, const FWPS_I
         request->localRedirectContext = (void *)(ULONG_PTR)0x10;
         break;
     }
-    request->localRedirectTargetPID = rule.proxy_pid;
+    request->localRedirectTargetPID = rule.proxy_pid ? rule.proxy_pid : rule.target_pid;
     request->localRedirectHandle = redirect_handle;
     FwpsApplyModifiedLayerData0( handle, request, 0 );
     FwpsReleaseClassifyHandle0( handle );

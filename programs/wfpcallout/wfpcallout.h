@@ -51,6 +51,7 @@ struct wfpcallout_rule
     unsigned short proxy_port;
     unsigned short hostile;         /* WFPCALLOUT_HOSTILE_*: what a broken driver does instead */
     unsigned int   proxy_pid;       /* localRedirectTargetPID; its own connects are left alone */
+    unsigned int   target_pid;      /* localRedirectTargetPID only, when proxy_pid is 0 */
 };
 
 /* for the robustness tests: fwpkclnt.sys and the wineserver must let the

@@ -19,7 +19,7 @@
  */
 
 /*
- * usage: wfpcalloutctl NAME add DESTINATION PROXY [pid=N] [hostile=KIND]
+ * usage: wfpcalloutctl NAME add DESTINATION PROXY [pid=N | target=N] [hostile=KIND]
  *        wfpcalloutctl NAME clear
  *        wfpcalloutctl NAME info
  *
@@ -27,7 +27,9 @@
  * or *:PORT (any address, IPv4) or [*]:PORT (any address, IPv6), port 0
  * for any port; PROXY is
  * ADDRESS:PORT in the same family.  pid=N is the proxy's process id
- * (localRedirectTargetPID): its own connections are left alone.
+ * (localRedirectTargetPID, which a redirection to a loopback address
+ * needs): its own connections are left alone.  target=N only sets
+ * localRedirectTargetPID, for a process that is its own proxy's client.
  * hostile=family|context|pointer|crash|pend makes the driver misbehave
  * that way for the rule, for the robustness tests; hostile=rotate takes
  * the first four in turn.
@@ -76,7 +78,7 @@ static int parse( const char *text, int *family, unsigned char *addr, unsigned c
 
 static void usage(void)
 {
-    fprintf( stderr, "usage: wfpcalloutctl NAME add DESTINATION PROXY [pid=N] [hostile=KIND]\n"
+    fprintf( stderr, "usage: wfpcalloutctl NAME add DESTINATION PROXY [pid=N | target=N] [hostile=KIND]\n"
                      "       wfpcalloutctl NAME clear\n"
                      "       wfpcalloutctl NAME info\n" );
     exit( 2 );
@@ -119,6 +121,7 @@ int main( int argc, char **argv )
         for (i = 5; i < argc; i++)
         {
             if (!strncmp( argv[i], "pid=", 4 )) rule.proxy_pid = strtoul( argv[i] + 4, NULL, 0 );
+            else if (!strncmp( argv[i], "target=", 7 )) rule.target_pid = strtoul( argv[i] + 7, NULL, 0 );
             else if (!strncmp( argv[i], "hostile=", 8 ))
             {
                 for (j = 0; j <= WFPCALLOUT_HOSTILE_MAX; j++)

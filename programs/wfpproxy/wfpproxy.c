@@ -762,7 +762,8 @@ int main( int argc, char **argv )
     }
     /* even with --quiet: the lines that say it is ready, once every
      * socket is bound */
-    if (count) printf( "[%s] listening on %d port(s)\n", name, count );
+    /* the process id, for a driver's localRedirectTargetPID */
+    if (count) printf( "[%s] listening on %d port(s), process %lu\n", name, count, GetCurrentProcessId() );
     if (udp_count) printf( "[%s] listening on %d UDP port(s)\n", name, udp_count );
     fflush( stdout );
 
