@@ -66,7 +66,8 @@ echo "  ratio: $(value proxied_over_plain)"
 echo
 echo "==== proxied setup, a callout driver against an in-Wine rule as the redirector ===="
 # The same proxy, the rule and the driver each sending a destination of
-# their own to it, in pairs of rounds in alternating order.  The server
+# their own to it, in pairs of rounds in alternating order; setupbench
+# gives the driver its rule, with its process id.  The server
 # stays up for the driver; both go afterwards, as a filter makes every
 # later connect() of the run pay a classification.
 PROGRAMS=$WFP_BUILDDIR/build/programs
@@ -76,7 +77,6 @@ wfp "$PROGRAMS/wfprules.exe" add bench-rule tcp 127.0.0.6:8080 -\> 127.0.0.1:180
 cp "$PROGRAMS/wfpcallout.sys" "$wfp_prefix/drive_c/windows/system32/drivers/benchc.sys"
 wfp sc create benchc type= kernel binPath= 'C:\windows\system32\drivers\benchc.sys' >>"$LOGDIR/driver.log" 2>&1
 for try in 1 2 3; do wfp sc start benchc >>"$LOGDIR/driver.log" 2>&1 && break; sleep 1; done
-wfp "$PROGRAMS/wfpcalloutctl.exe" benchc add 127.0.0.7:8080 127.0.0.1:18080 >>"$LOGDIR/driver.log" 2>&1
 wfp "$BENCH/setupbench.exe" redirectors 100 21 >"$LOGDIR/redirectors.log" 2>&1
 grep -v '^bench:' "$LOGDIR/redirectors.log"; figure "$LOGDIR/redirectors.log"
 echo "  ratio: $(value driver_over_rule)"

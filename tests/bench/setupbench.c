@@ -17,7 +17,9 @@
  *
  * redirectors: the proxied setup with two redirectors, side by side: an
  * in-Wine rule sends 127.0.0.6:8080 to the proxy, the sample callout
- * driver 127.0.0.7:8080 (bench.sh configures both).
+ * driver 127.0.0.7:8080 (bench.sh sets up both; this program gives the
+ * driver its rule, with its own process id as localRedirectTargetPID, as
+ * a product's service does).
  *
  * usage: setupbench.exe MODE ITERATIONS ROUNDS
  *        setupbench.exe compare ITERATIONS ROUNDS
@@ -45,8 +47,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include "wfp_sdk.h"
+#include "wfpcallout.h"
 
 enum mode { MODE_PROXIED, MODE_PLAIN, MODE_BARE };
+
+/* the sample driver of service benchc: 127.0.0.7:8080 to the proxy */
+static BOOL route_through_driver( void )
+{
+    static const unsigned char dst[4] = { 127, 0, 0, 7 }, proxy[4] = { 127, 0, 0, 1 };
+    struct wfpcallout_rule rule;
+    HANDLE device;
+    DWORD size;
+    BOOL ret;
+
+    device = CreateFileA( "\\\\.\\benchc", GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING, 0, NULL );
+    if (device == INVALID_HANDLE_VALUE) return FALSE;
+    memset( &rule, 0, sizeof(rule) );
+    rule.family = 4;
+    rule.addr_len = 4;
+    rule.port = 8080;
+    memcpy( rule.addr, dst, 4 );
+    memcpy( rule.proxy_addr, proxy, 4 );
+    rule.proxy_port = 18080;
+    /* its client is this process too: a target, not an exemption */
+    rule.target_pid = GetCurrentProcessId();
+    ret = DeviceIoControl( device, IOCTL_WFPCALLOUT_ADD_RULE, &rule, sizeof(rule), NULL, 0, &size, NULL );
+    CloseHandle( device );
+    return ret;
+}
 
 static SOCKET proxy_listener, origin_listener_redirected, origin_listener_plain;
 static struct sockaddr_in redirected_dst, plain_dst, holder_dst;
@@ -239,6 +267,11 @@ int main( int argc, char **argv )
         addr( &dst[1], "127.0.0.7", 8080 );
         origin[0] = listener( "127.0.0.6", 8080 );
         origin[1] = listener( "127.0.0.7", 8080 );
+        if (!route_through_driver())
+        {
+            printf( "setupbench: the callout driver benchc took no rule (error %lu)\n", GetLastError() );
+            return 1;
+        }
         for (r = -1; r < rounds; r++)
             for (c = 0; c < 2; c++)
             {

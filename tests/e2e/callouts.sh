@@ -27,8 +27,11 @@ start callout-p1.log "$PROGRAMS/wfpproxy.exe" --name e2e-callout-p1 \
     --dump-context "$(winepath_of "$LOGS/callout-context.hex")" 27511
 wait_for callout-origin.log listening && wait_for callout-p1.log listening ||
     bad "callout: the origin or the proxy did not start"
-ctl wfpc1 add 127.0.0.3:27581 127.0.0.1:27511
-ctl wfpc1 add "[::1]:27581" "[::1]:27511"
+# as a product's service does, the proxy's process id goes to the driver
+# with the rule (localRedirectTargetPID, which a loopback redirect needs)
+p1=$(proxy_pid callout-p1.log)
+ctl wfpc1 add 127.0.0.3:27581 127.0.0.1:27511 pid=$p1
+ctl wfpc1 add "[::1]:27581" "[::1]:27511" pid=$p1
 
 client "callout, one proxy, IPv4" 127.0.0.3:27581 --expect callout:101 --count 20
 client "callout, one proxy, IPv6" [::1]:27581 --expect callout:101 --count 20
@@ -49,8 +52,9 @@ fi
 install_driver wfpc2 102 2048
 start callout-p2.log "$PROGRAMS/wfpproxy.exe" --name e2e-callout-p2 --quiet 27512
 wait_for callout-p2.log listening || true
-ctl wfpc2 add 127.0.0.3:27581 127.0.0.1:27512
-ctl wfpc2 add "[::1]:27581" "[::1]:27512"
+p2=$(proxy_pid callout-p2.log)
+ctl wfpc2 add 127.0.0.3:27581 127.0.0.1:27512 pid=$p2
+ctl wfpc2 add "[::1]:27581" "[::1]:27512" pid=$p2
 client "callout, two drivers and two proxies, IPv4" 127.0.0.3:27581 --expect callout:101,callout:102 --count 20
 client "callout, two drivers and two proxies, IPv6" [::1]:27581 --expect callout:101,callout:102 --count 20
 client "callout, two drivers, 200 concurrent" 127.0.0.3:27581 --expect callout:101,callout:102 --count 200 \
@@ -64,11 +68,11 @@ echo "e2e: $(tail -n 2 "$LOGS/wfpcalloutctl.log" | tr '\n' ' ')"
 # pended one after the wineserver's 5 s), and everything survives.
 install_driver wfpc3 103 1024
 start callout-hostile.log "$E2E/origin.exe" 127.0.0.3:27591 127.0.0.3:27592 127.0.0.3:27593 127.0.0.3:27594 \
-    127.0.0.3:27595 127.0.0.3:27596
+    127.0.0.3:27595 127.0.0.3:27596 127.0.0.3:27597
 wait_for callout-hostile.log listening || true
 port=27591
 for kind in family context pointer crash pend; do
-    ctl wfpc3 add 127.0.0.3:$port 127.0.0.1:27511 hostile=$kind
+    ctl wfpc3 add 127.0.0.3:$port 127.0.0.1:27511 pid=$p1 hostile=$kind
     client "callout, a driver whose callout gives $kind: not redirected" 127.0.0.3:$port --expect none --count 1
     port=$((port + 1))
 done
@@ -82,12 +86,25 @@ client "callout, after the misbehaving driver: still two proxies" 127.0.0.3:2758
     --count 20
 wfp sc stop wfpc3 >>"$LOGS/sc.log" 2>&1
 
+# a redirection to a loopback address without localRedirectTargetPID is
+# not accepted (FWPS_CONNECT_REQUEST0's page): the connect() is blocked
+ctl wfpc1 add 127.0.0.3:27597 127.0.0.1:27511
+wfp "$E2E/client.exe" 127.0.0.3:27597 --count 1 >"$LOGS/client-callout-no-target.log" 2>&1
+if grep -q "connect failed: 10013" "$LOGS/client-callout-no-target.log" &&
+   grep -q "redirected a connection to a loopback address without localRedirectTargetPID" \
+       "$LOGS/wineserver-callout.log"; then
+    ok "callout: a redirection to loopback without localRedirectTargetPID: connect() fails with WSAEACCES"
+else
+    bad "callout: a redirection to loopback without localRedirectTargetPID: $(tail -n 2 \
+        "$LOGS/client-callout-no-target.log" | tr '\n' ' ')"
+fi
+
 # a driver that is unloaded with its callouts registered and its filter in
 # place: fwpkclnt.sys unregisters the callouts and deletes the filter, so
 # that the connection goes on unredirected, and no filter calls code that
 # is gone (which would end in the crash handler)
 install_driver wfpc4 104 512 LeakOnUnload=1
-ctl wfpc4 add 127.0.0.3:27596 127.0.0.1:27511
+ctl wfpc4 add 127.0.0.3:27596 127.0.0.1:27511 pid=$p1
 client "callout, a driver that will not clean up" 127.0.0.3:27596 --expect callout:104 --count 5
 crashes=$(grep -c "crashed" "$LOGS/sc.log")
 wfp sc stop wfpc4 >>"$LOGS/sc.log" 2>&1

@@ -87,6 +87,9 @@ install_driver()
     for _try in 1 2 3; do wfp sc start "$_name" >>"$LOGS/sc.log" 2>&1 && break; sleep 1; done
 }
 
+# proxy_pid LOG: the process id a wfpproxy said in its listening line
+proxy_pid() { tr -d '\r' <"$LOGS/$1" | sed -n 's/^.*listening on .*, process \([0-9]*\)$/\1/p' | head -n 1; }
+
 # ctl NAME add|clear|info ...: wfpcalloutctl, to the driver of service NAME
 ctl() { wfp "$PROGRAMS/wfpcalloutctl.exe" "$@" >>"$LOGS/wfpcalloutctl.log" 2>&1; }
 
