@@ -699,7 +699,7 @@ static void get_msg_functions(void)
 int main( int argc, char **argv )
 {
     SOCKET listeners[16];
-    int count = 0, udp_count = 0, i, max = -1;
+    int count = 0, udp_count = 0, i, max = -1, select_failures = 0;
     WSADATA data;
 
     InitializeCriticalSection( &log_section );
@@ -775,7 +775,16 @@ int main( int argc, char **argv )
         fd_set set;
         FD_ZERO( &set );
         for (i = 0; i < count; i++) FD_SET( listeners[i], &set );
-        if (select( 0, &set, NULL, NULL, NULL ) <= 0) break;
+        if (select( 0, &set, NULL, NULL, NULL ) <= 0)
+        {
+            /* say so, and keep serving: a proxy that went quietly would
+             * look like a refused connection to its clients */
+            fprintf( stderr, "[%s] select failed: error %d\n", name, WSAGetLastError() );
+            if (++select_failures >= 100) break;
+            Sleep( 100 );
+            continue;
+        }
+        select_failures = 0;
         for (i = 0; i < count && max; i++)
         {
             SOCKET client;
