@@ -110,14 +110,17 @@ struct classify
     BYTE                   data[CLASSIFY_BUFFER];
 };
 
-/* a filter that calls a callout: when a driver is unloaded with its
- * callouts registered, they go, and so do their filters */
-struct callout_filter
+/* a filter, and the module that added it: when a driver is unloaded with
+ * its objects in place, its filters go, and so do its callouts and the
+ * filters that call them */
+struct driver_filter
 {
     struct list entry;
     UINT64      id;
     GUID        key;
     GUID        callout_key;
+    BOOL        calls_callout;
+    void       *module;
 };
 
 static CRITICAL_SECTION cs;
@@ -135,7 +138,7 @@ static BOOL worker_started;
 static struct callout callouts[MAX_CALLOUTS];
 static unsigned int callout_count;
 static UINT32 next_callout_id = 1;
-static struct list callout_filters = LIST_INIT( callout_filters );
+static struct list driver_filters = LIST_INIT( driver_filters );
 
 static NTSTATUS open_engine_socket(void)
 {
@@ -568,26 +571,28 @@ static void notify_callout( const GUID *callout_key, FWPS_CALLOUT_NOTIFY_TYPE ty
     __ENDTRY
 }
 
-static void remember_filter( UINT64 id, const GUID *key, const GUID *callout_key )
+static void remember_filter( UINT64 id, const GUID *key, const GUID *callout_key, void *caller )
 {
-    struct callout_filter *filter;
+    struct driver_filter *filter;
 
     /* the wineserver caps the filters, and so this list */
     if (!(filter = ExAllocatePool( PagedPool, sizeof(*filter) ))) return;
     filter->id = id;
     filter->key = *key;
-    filter->callout_key = *callout_key;
+    filter->calls_callout = callout_key != NULL;
+    if (callout_key) filter->callout_key = *callout_key;
+    if (!RtlPcToFileHeader( caller, &filter->module )) filter->module = NULL;
     EnterCriticalSection( &cs );
-    list_add_tail( &callout_filters, &filter->entry );
+    list_add_tail( &driver_filters, &filter->entry );
     LeaveCriticalSection( &cs );
 }
 
 static void forget_filter( UINT64 id, const GUID *key )
 {
-    struct callout_filter *filter;
+    struct driver_filter *filter;
 
     EnterCriticalSection( &cs );
-    LIST_FOR_EACH_ENTRY( filter, &callout_filters, struct callout_filter, entry )
+    LIST_FOR_EACH_ENTRY( filter, &driver_filters, struct driver_filter, entry )
     {
         if (key ? !IsEqualGUID( &filter->key, key ) : filter->id != id) continue;
         list_remove( &filter->entry );
@@ -646,12 +651,12 @@ NTSTATUS WINAPI FwpmFilterAdd0( HANDLE handle, const FWPM_FILTER0 *filter, PSECU
     {
         TRACE( "filter %s is %s\n", debugstr_guid(&params->key), wine_dbgstr_longlong(filter_id) );
         if (id) *id = filter_id;
+        remember_filter( filter_id, &params->key,
+                         (params->action & FWP_ACTION_FLAG_CALLOUT) ? &params->callout_key : NULL,
+                         __builtin_return_address( 0 ) );
         if (params->action & FWP_ACTION_FLAG_CALLOUT)
-        {
-            remember_filter( filter_id, &params->key, &params->callout_key );
             notify_callout( &params->callout_key, FWPS_CALLOUT_NOTIFY_ADD_FILTER, &params->key, filter_id,
                             params->context );
-        }
     }
     ExFreePool( params );
     return status;
@@ -975,50 +980,57 @@ static void WINAPI classify_thread( void *arg )
 }
 
 /*
- * A driver must unregister its callouts before it is unloaded; one that
- * does not would leave filters calling code that is gone.  Its callouts
- * are unregistered for it, and their filters deleted, when its module
- * goes.
+ * A driver must unregister its callouts and delete its filters before it
+ * is unloaded; one that does not would leave filters that block, or that
+ * call code that is gone.  When its module goes, its filters are deleted,
+ * with those that call its callouts, and its callouts unregistered.
  */
-static void drop_callouts_of( const char *base, SIZE_T size )
+static BOOL in_module( const void *ptr, const char *base, SIZE_T size )
 {
-    struct callout_filter *filter, *next;
-    unsigned int i = 0, count;
+    return (const char *)ptr >= base && (const char *)ptr < base + size;
+}
+
+static void drop_objects_of( const char *base, SIZE_T size )
+{
+    struct driver_filter *filter, *next;
+    unsigned int i = 0, filters = 0, dropped = 0;
 
     EnterCriticalSection( &cs );
+    LIST_FOR_EACH_ENTRY_SAFE( filter, next, &driver_filters, struct driver_filter, entry )
+    {
+        struct afd_wfp_delete_filter_params params;
+        struct callout *callout = filter->calls_callout ? find_callout_by_key( &filter->callout_key ) : NULL;
+
+        if ((const char *)filter->module != base &&
+            !(callout && callout->version >= 0 && in_module( callout->classify, base, size )))
+            continue;
+        memset( &params, 0, sizeof(params) );
+        params.key = filter->key;
+        engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL );
+        list_remove( &filter->entry );
+        ExFreePool( filter );
+        filters++;
+    }
     while (i < callout_count)
     {
-        struct callout *callout = &callouts[i];
-
-        if (callout->version < 0 || (char *)callout->classify < base || (char *)callout->classify >= base + size)
+        if (callouts[i].version < 0 || !in_module( callouts[i].classify, base, size ))
         {
             i++;
             continue;
         }
-        count = 0;
-        LIST_FOR_EACH_ENTRY_SAFE( filter, next, &callout_filters, struct callout_filter, entry )
-        {
-            struct afd_wfp_delete_filter_params params;
-
-            if (!IsEqualGUID( &filter->callout_key, &callout->key )) continue;
-            memset( &params, 0, sizeof(params) );
-            params.key = filter->key;
-            engine_ioctl( IOCTL_AFD_WINE_WFP_ENGINE_DELETE_FILTER, &params, sizeof(params), NULL, 0, NULL );
-            list_remove( &filter->entry );
-            ExFreePool( filter );
-            count++;
-        }
-        ERR( "callout %s is still registered by a driver that was unloaded; unregistering it and deleting its %u "
-             "filter(s)\n", debugstr_guid(&callout->key), count );
-        delete_callout( callout );   /* the last one takes its place */
+        delete_callout( &callouts[i] );   /* the last one takes its place */
+        dropped++;
     }
     LeaveCriticalSection( &cs );
+    if (filters || dropped)
+        ERR( "a driver was unloaded with %u filter(s) and %u registered callout(s) in place; deleting them\n",
+             filters, dropped );
 }
 
 static void CALLBACK dll_notification( ULONG reason, LDR_DLL_NOTIFICATION_DATA *data, void *context )
 {
     if (reason == LDR_DLL_NOTIFICATION_REASON_UNLOADED)
-        drop_callouts_of( data->Unloaded.DllBase, data->Unloaded.SizeOfImage );
+        drop_objects_of( data->Unloaded.DllBase, data->Unloaded.SizeOfImage );
 }
 
 static NTSTATUS start_worker(void)

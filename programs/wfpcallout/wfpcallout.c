@@ -431,6 +431,28 @@ static NTSTATUS register_callouts(void)
         callout.applicableLayer = *layers[i];
         if ((status = FwpmCalloutAdd0( engine, &callout, NULL, NULL ))) goto abort;
     }
+    if (leak_on_unload > 1)
+    {
+        /* the broken driver also blocks a port with a filter of its own,
+         * which it leaves behind too */
+        FWPM_FILTER_CONDITION0 condition;
+        FWPM_FILTER0 filter;
+
+        memset( &filter, 0, sizeof(filter) );
+        memset( &condition, 0, sizeof(condition) );
+        filter.layerKey = FWPM_LAYER_ALE_CONNECT_REDIRECT_V4;
+        filter.subLayerKey = sublayer_key;
+        filter.weight.type = FWP_EMPTY;
+        filter.action.type = FWP_ACTION_BLOCK;
+        filter.displayData.name = (WCHAR *)L"wine-wfp sample block";
+        condition.fieldKey = FWPM_CONDITION_IP_REMOTE_PORT;
+        condition.matchType = FWP_MATCH_EQUAL;
+        condition.conditionValue.type = FWP_UINT16;
+        condition.conditionValue.uint16 = leak_on_unload;
+        filter.numFilterConditions = 1;
+        filter.filterCondition = &condition;
+        if ((status = FwpmFilterAdd0( engine, &filter, NULL, NULL ))) goto abort;
+    }
     return FwpmTransactionCommit0( engine );
 
 abort:

@@ -26,7 +26,8 @@
  * 1), so the hops it leaves in redirect records read callout:NNNN.  Its
  * sublayer weighs SublayerWeight (same key, default 0x1000).  LeakOnUnload
  * (same key, for the tests) makes it a broken driver that is unloaded with
- * its callouts and filters in place.
+ * its callouts and filters in place; a value above 1 is also a port that
+ * it blocks with a plain filter.
  */
 
 #ifndef WFPCALLOUT_H

@@ -68,7 +68,7 @@ echo "e2e: $(tail -n 2 "$LOGS/wfpcalloutctl.log" | tr '\n' ' ')"
 # pended one after the wineserver's 5 s), and everything survives.
 install_driver wfpc3 103 1024
 start callout-hostile.log "$E2E/origin.exe" 127.0.0.3:27591 127.0.0.3:27592 127.0.0.3:27593 127.0.0.3:27594 \
-    127.0.0.3:27595 127.0.0.3:27596 127.0.0.3:27597
+    127.0.0.3:27595 127.0.0.3:27596 127.0.0.3:27597 127.0.0.3:27598
 wait_for callout-hostile.log listening || true
 port=27591
 for kind in family context pointer crash pend; do
@@ -99,22 +99,29 @@ else
         "$LOGS/client-callout-no-target.log" | tr '\n' ' ')"
 fi
 
-# a driver that is unloaded with its callouts registered and its filter in
-# place: fwpkclnt.sys unregisters the callouts and deletes the filter, so
-# that the connection goes on unredirected, and no filter calls code that
-# is gone (which would end in the crash handler)
-install_driver wfpc4 104 512 LeakOnUnload=1
+# a driver that is unloaded with its callouts registered and its filters
+# in place, a callout filter and a plain one that blocks port 27598:
+# fwpkclnt.sys deletes the filters and unregisters the callouts, so that
+# connections go on unredirected and unblocked, and no filter calls code
+# that is gone (which would end in the crash handler)
+install_driver wfpc4 104 512 LeakOnUnload=27598
 ctl wfpc4 add 127.0.0.3:27596 127.0.0.1:27511 pid=$p1
 client "callout, a driver that will not clean up" 127.0.0.3:27596 --expect callout:104 --count 5
+wfp "$E2E/client.exe" 127.0.0.3:27598 --count 1 >"$LOGS/client-callout-leak-block.log" 2>&1
+grep -q "connect failed: 10013" "$LOGS/client-callout-leak-block.log" &&
+    ok "callout: that driver's plain filter blocks port 27598: WSAEACCES" ||
+    bad "callout: that driver's plain filter did not block: $(tail -n 1 "$LOGS/client-callout-leak-block.log")"
 crashes=$(grep -c "crashed" "$LOGS/sc.log")
 wfp sc stop wfpc4 >>"$LOGS/sc.log" 2>&1
 sleep 1
 client "callout, that driver unloaded: not redirected" 127.0.0.3:27596 --expect none --count 5
-dropped=$(grep -c "callout {00020068-7766-4f5e-9d2c-77666670726f} is still registered by a driver that was unloaded; unregistering it and deleting its 1 filter" "$LOGS/sc.log")
+client "callout, that driver unloaded: not blocked" 127.0.0.3:27598 --expect none --count 5
+dropped=$(grep -c "a driver was unloaded with 2 filter(s) and 2 registered callout(s) in place; deleting them" \
+          "$LOGS/sc.log")
 if [ "$dropped" = 1 ] && [ "$(grep -c "crashed" "$LOGS/sc.log")" = "$crashes" ]; then
     ok "callout: a driver unloaded without cleaning up leaves no callout or filter behind"
 else
-    bad "callout: after a driver unloaded without cleaning up: $dropped of its filters dropped, crashes $crashes -> $(grep -c "crashed" "$LOGS/sc.log"): $(grep fwpkclnt "$LOGS/sc.log" | tail -n 3 | tr '\n' ' ')"
+    bad "callout: after a driver unloaded without cleaning up: said so $dropped times, crashes $crashes -> $(grep -c "crashed" "$LOGS/sc.log"): $(grep fwpkclnt "$LOGS/sc.log" | tail -n 3 | tr '\n' ' ')"
 fi
 
 # unloading a driver takes its filters with it
